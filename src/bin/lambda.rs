@@ -1,0 +1,41 @@
+//! The Lambda function: settings and the S3 client are built once at cold start.
+
+use std::sync::Arc;
+
+use kafka_claim_check::lambda::{handle, init_logging};
+use kafka_claim_check::store::{S3Store, s3_client_from_env};
+use kafka_claim_check::{Enricher, Settings};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::value::RawValue;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(err) => return Err(init_failed(err.to_string())),
+    };
+    let Some(bucket) = settings.bucket.clone() else {
+        return Err(init_failed(
+            "CLAIM_CHECK_BUCKET is not set: the function needs the name of the claim-check bucket"
+                .into(),
+        ));
+    };
+    let store = S3Store::new(
+        s3_client_from_env().await,
+        bucket,
+        settings.sse.clone(),
+        settings.expected_bucket_owner.clone(),
+    );
+    let enricher = Enricher::new(settings, Arc::new(store));
+    let enricher = &enricher;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move { handle(enricher, event).await },
+    ))
+    .await
+}
+
+fn init_failed(message: String) -> lambda_runtime::Error {
+    tracing::error!(error = %message, "invalid configuration; the function cannot start");
+    message.into()
+}

@@ -1,0 +1,386 @@
+//! Settings, read from the environment once at cold start and validated there.
+//!
+//! An invalid value stops the function at init with a message naming the variable and what it
+//! accepts, rather than failing every invocation later (which, for a Kafka source, would stall
+//! the partition). Empty values count as unset, so a CloudFormation parameter left blank takes
+//! the default.
+
+use std::time::Duration;
+
+use crate::keys::normalize_prefix;
+
+/// PutEvents' historical per-entry limit, and SNS's: the safe default.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 262_144;
+
+/// Synchronous Lambda responses are capped at 6 MB.
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+
+/// Smallest per-event limit accepted: a dead-letter event must always fit.
+pub const MIN_MAX_EVENT_BYTES: usize = 8_192;
+
+/// Default room kept in each event's size for `Source`, `DetailType`, `Resources` and `Time`.
+pub const DEFAULT_ENVELOPE_RESERVE_BYTES: usize = 1_024;
+
+/// When values are claim-checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffloadMode {
+    /// Only when an event or the batch would exceed its limit.
+    Auto,
+    /// Every non-null value, so consumers see one form.
+    Always,
+}
+
+/// What happens to a record that cannot be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidRecordPolicy {
+    /// Store it raw and return a dead-letter event; the batch goes on.
+    DeadLetter,
+    /// Fail the invocation (Pipes retries the batch until the record expires).
+    Fail,
+}
+
+/// Server-side encryption requested on every write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sse {
+    /// Send no encryption header: the bucket's default encryption applies.
+    BucketDefault,
+    /// SSE-S3 (`AES256`).
+    S3,
+    /// SSE-KMS (`aws:kms`), with an optional key id (else the AWS managed key), bucket key on.
+    Kms {
+        /// Key id, ARN or alias.
+        key_id: Option<String>,
+    },
+}
+
+/// Every setting of the pipeline and of its S3 store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// `CLAIM_CHECK_BUCKET`: the claim-check bucket; `None` only for the local tool.
+    pub bucket: Option<String>,
+    /// `CLAIM_CHECK_KEY_PREFIX`: prefix of every object key, ending in `/` (or empty).
+    pub key_prefix: String,
+    /// `CLAIM_CHECK_MAX_EVENT_BYTES`: largest event, as EventBridge counts an entry.
+    pub max_event_bytes: usize,
+    /// `CLAIM_CHECK_MAX_BATCH_BYTES`: largest sum of the returned events' sizes.
+    pub max_batch_bytes: usize,
+    /// `CLAIM_CHECK_ENVELOPE_RESERVE_BYTES`: added to each event's size for the entry's
+    /// `Source`, `DetailType`, `Resources` and `Time`.
+    pub envelope_reserve_bytes: usize,
+    /// `CLAIM_CHECK_OFFLOAD`.
+    pub offload: OffloadMode,
+    /// `CLAIM_CHECK_KEEP_POINTERS`: JSON pointers copied into a claim check's trimmed `value`.
+    pub keep_pointers: Vec<String>,
+    /// `CLAIM_CHECK_SSE` and `CLAIM_CHECK_KMS_KEY_ID`.
+    pub sse: Sse,
+    /// `CLAIM_CHECK_EXPECTED_BUCKET_OWNER`: account id the bucket must belong to.
+    pub expected_bucket_owner: Option<String>,
+    /// `CLAIM_CHECK_UPLOAD_CONCURRENCY`: uploads in flight at once.
+    pub upload_concurrency: usize,
+    /// `CLAIM_CHECK_ON_INVALID_RECORD`.
+    pub on_invalid_record: InvalidRecordPolicy,
+    /// `CLAIM_CHECK_DEADLINE_MARGIN_MS`: time kept before the Lambda deadline to report an error.
+    pub deadline_margin: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bucket: None,
+            key_prefix: "claim-check/".to_string(),
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_batch_bytes: DEFAULT_MAX_EVENT_BYTES,
+            envelope_reserve_bytes: DEFAULT_ENVELOPE_RESERVE_BYTES,
+            offload: OffloadMode::Auto,
+            keep_pointers: Vec::new(),
+            sse: Sse::BucketDefault,
+            expected_bucket_owner: None,
+            upload_concurrency: 8,
+            on_invalid_record: InvalidRecordPolicy::DeadLetter,
+            deadline_margin: Duration::from_millis(1_500),
+        }
+    }
+}
+
+/// A setting with a value it does not accept.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {variable}={value:?}: expected {expected}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// The value found.
+    pub value: String,
+    /// What the variable accepts.
+    pub expected: String,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable with an unacceptable value.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which maps a variable name to its value.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable with an unacceptable value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let defaults = Settings::default();
+        let fail = |variable: &'static str, value: &str, expected: &str| ConfigError {
+            variable,
+            value: value.to_string(),
+            expected: expected.to_string(),
+        };
+
+        let bucket = match get("CLAIM_CHECK_BUCKET") {
+            Some(b) if is_bucket_name(&b) => Some(b),
+            Some(b) => {
+                return Err(fail(
+                    "CLAIM_CHECK_BUCKET",
+                    &b,
+                    "an S3 bucket name (3 to 63 characters of a-z, 0-9, '.', '-')",
+                ));
+            }
+            None => None,
+        };
+
+        let key_prefix = match get("CLAIM_CHECK_KEY_PREFIX") {
+            Some(p) => normalize_prefix(&p).map_err(|e| fail("CLAIM_CHECK_KEY_PREFIX", &p, &e))?,
+            None => defaults.key_prefix,
+        };
+
+        let max_event_bytes = number(
+            &get,
+            "CLAIM_CHECK_MAX_EVENT_BYTES",
+            MIN_MAX_EVENT_BYTES,
+            MAX_RESPONSE_BYTES,
+        )?
+        .unwrap_or(DEFAULT_MAX_EVENT_BYTES);
+        let max_batch_bytes = number(
+            &get,
+            "CLAIM_CHECK_MAX_BATCH_BYTES",
+            MIN_MAX_EVENT_BYTES,
+            usize::MAX / 2,
+        )?
+        .unwrap_or(max_event_bytes);
+        let envelope_reserve_bytes = number(
+            &get,
+            "CLAIM_CHECK_ENVELOPE_RESERVE_BYTES",
+            0,
+            max_event_bytes / 2,
+        )?
+        .unwrap_or(DEFAULT_ENVELOPE_RESERVE_BYTES.min(max_event_bytes / 2));
+
+        let offload = match get("CLAIM_CHECK_OFFLOAD").as_deref() {
+            None | Some("auto") => OffloadMode::Auto,
+            Some("always") => OffloadMode::Always,
+            Some(other) => return Err(fail("CLAIM_CHECK_OFFLOAD", other, "auto or always")),
+        };
+
+        let keep_pointers = match get("CLAIM_CHECK_KEEP_POINTERS") {
+            None => Vec::new(),
+            Some(list) => {
+                let pointers: Vec<String> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if pointers
+                    .iter()
+                    .any(|p| !p.starts_with('/') || p.len() > 256)
+                {
+                    return Err(fail(
+                        "CLAIM_CHECK_KEEP_POINTERS",
+                        &list,
+                        "comma-separated JSON pointers into the payload, each starting with '/' (e.g. /type,/order/id)",
+                    ));
+                }
+                pointers
+            }
+        };
+
+        let kms_key_id = get("CLAIM_CHECK_KMS_KEY_ID");
+        let sse = match get("CLAIM_CHECK_SSE").as_deref() {
+            None if kms_key_id.is_some() => Sse::Kms { key_id: kms_key_id },
+            None | Some("bucket-default") => Sse::BucketDefault,
+            Some("AES256") | Some("s3") => Sse::S3,
+            Some("aws:kms") | Some("kms") => Sse::Kms { key_id: kms_key_id },
+            Some(other) => {
+                return Err(fail(
+                    "CLAIM_CHECK_SSE",
+                    other,
+                    "bucket-default, AES256 (SSE-S3) or aws:kms (SSE-KMS, with CLAIM_CHECK_KMS_KEY_ID or the AWS managed key)",
+                ));
+            }
+        };
+        if let (Sse::BucketDefault | Sse::S3, Some(_)) = (&sse, get("CLAIM_CHECK_KMS_KEY_ID")) {
+            let value = get("CLAIM_CHECK_SSE").unwrap_or_default();
+            return Err(fail(
+                "CLAIM_CHECK_SSE",
+                &value,
+                "aws:kms (or unset) when CLAIM_CHECK_KMS_KEY_ID is set",
+            ));
+        }
+
+        let expected_bucket_owner = match get("CLAIM_CHECK_EXPECTED_BUCKET_OWNER") {
+            Some(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => Some(id),
+            Some(id) => {
+                return Err(fail(
+                    "CLAIM_CHECK_EXPECTED_BUCKET_OWNER",
+                    &id,
+                    "a 12-digit AWS account id",
+                ));
+            }
+            None => None,
+        };
+
+        let upload_concurrency = number(&get, "CLAIM_CHECK_UPLOAD_CONCURRENCY", 1, 64)?
+            .unwrap_or(defaults.upload_concurrency);
+
+        let on_invalid_record = match get("CLAIM_CHECK_ON_INVALID_RECORD").as_deref() {
+            None | Some("dead-letter") => InvalidRecordPolicy::DeadLetter,
+            Some("fail") => InvalidRecordPolicy::Fail,
+            Some(other) => {
+                return Err(fail(
+                    "CLAIM_CHECK_ON_INVALID_RECORD",
+                    other,
+                    "dead-letter or fail",
+                ));
+            }
+        };
+
+        let deadline_margin = number(&get, "CLAIM_CHECK_DEADLINE_MARGIN_MS", 0, 60_000)?
+            .map(|ms| Duration::from_millis(ms as u64))
+            .unwrap_or(defaults.deadline_margin);
+
+        Ok(Settings {
+            bucket,
+            key_prefix,
+            max_event_bytes,
+            max_batch_bytes,
+            envelope_reserve_bytes,
+            offload,
+            keep_pointers,
+            sse,
+            expected_bucket_owner,
+            upload_concurrency,
+            on_invalid_record,
+            deadline_margin,
+        })
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    min: usize,
+    max: usize,
+) -> Result<Option<usize>, ConfigError> {
+    let Some(value) = get(variable) else {
+        return Ok(None);
+    };
+    match value.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(ConfigError {
+            variable,
+            value,
+            expected: format!("a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+/// S3's rules for general purpose bucket names (the common subset).
+pub fn is_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        assert_eq!(from(&[]).unwrap(), Settings::default());
+        assert_eq!(
+            from(&[("CLAIM_CHECK_MAX_EVENT_BYTES", " ")]).unwrap(),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn batch_limit_defaults_to_the_event_limit() {
+        let s = from(&[("CLAIM_CHECK_MAX_EVENT_BYTES", "1048576")]).unwrap();
+        assert_eq!(s.max_batch_bytes, 1_048_576);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_what_it_accepts() {
+        for (var, value) in [
+            ("CLAIM_CHECK_MAX_EVENT_BYTES", "lots"),
+            ("CLAIM_CHECK_MAX_EVENT_BYTES", "100"),
+            ("CLAIM_CHECK_OFFLOAD", "sometimes"),
+            ("CLAIM_CHECK_BUCKET", "Not_A_Bucket"),
+            ("CLAIM_CHECK_KEY_PREFIX", "../up"),
+            ("CLAIM_CHECK_KEEP_POINTERS", "type"),
+            ("CLAIM_CHECK_SSE", "rot13"),
+            ("CLAIM_CHECK_EXPECTED_BUCKET_OWNER", "12"),
+            ("CLAIM_CHECK_UPLOAD_CONCURRENCY", "0"),
+            ("CLAIM_CHECK_ON_INVALID_RECORD", "ignore"),
+        ] {
+            let err = from(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var);
+            let message = err.to_string();
+            assert!(
+                message.contains(var) && message.contains("expected"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn kms_key_implies_sse_kms() {
+        let s = from(&[("CLAIM_CHECK_KMS_KEY_ID", "alias/claims")]).unwrap();
+        assert_eq!(
+            s.sse,
+            Sse::Kms {
+                key_id: Some("alias/claims".into())
+            }
+        );
+        assert!(
+            from(&[
+                ("CLAIM_CHECK_SSE", "AES256"),
+                ("CLAIM_CHECK_KMS_KEY_ID", "k")
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn keep_pointers_are_split_and_trimmed() {
+        let s = from(&[("CLAIM_CHECK_KEEP_POINTERS", "/type, /order/id,")]).unwrap();
+        assert_eq!(s.keep_pointers, ["/type", "/order/id"]);
+    }
+}

@@ -1,0 +1,364 @@
+//! How Kafka bytes are shown in a JSON event: as JSON, as text, or as base64.
+//!
+//! Kafka keys, values and header values are opaque bytes. An event shows them in the most useful
+//! form that is still lossless, and says which form it chose:
+//!
+//! - `json`: the bytes are one strict JSON document (no surrounding white space, no duplicate object
+//!   keys, every number finite) and are embedded verbatim, so EventBridge rules can match its fields;
+//! - `text`: the bytes are UTF-8 without control characters other than tab, CR and LF, and are
+//!   embedded as a JSON string;
+//! - `base64`: anything else, embedded as a standard base64 string.
+//!
+//! A consumer tells the forms apart by the `*Encoding` field next to the value, never by guessing.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+
+use base64::Engine as _;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Serialize, Serializer};
+
+/// The form in which bytes appear in an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// A JSON document, embedded as JSON.
+    Json,
+    /// UTF-8 text, embedded as a JSON string.
+    Text,
+    /// Arbitrary bytes, embedded as a standard (padded) base64 string.
+    Base64,
+}
+
+impl Encoding {
+    /// The name used in events (`json`, `text`, `base64`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Json => "json",
+            Encoding::Text => "text",
+            Encoding::Base64 => "base64",
+        }
+    }
+
+    /// Parses an encoding name as written in events.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "json" => Some(Encoding::Json),
+            "text" => Some(Encoding::Text),
+            "base64" => Some(Encoding::Base64),
+            _ => None,
+        }
+    }
+
+    /// The content type of an object holding bytes of this encoding.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Json => "application/json",
+            Encoding::Text => "text/plain; charset=utf-8",
+            Encoding::Base64 => "application/octet-stream",
+        }
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Encoding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Decides how `bytes` are shown in an event.
+pub fn classify(bytes: &[u8]) -> Encoding {
+    if is_strict_json(bytes) {
+        Encoding::Json
+    } else if is_text(bytes) {
+        Encoding::Text
+    } else {
+        Encoding::Base64
+    }
+}
+
+/// Text is UTF-8 with no control characters but tab, LF and CR: binary formats such as
+/// protobuf are often valid UTF-8, and are more useful to a reader as base64.
+pub fn is_text(bytes: &[u8]) -> bool {
+    if bytes
+        .iter()
+        .any(|&b| (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') || b == 0x7f)
+    {
+        return false;
+    }
+    std::str::from_utf8(bytes).is_ok()
+}
+
+/// True when `bytes` are exactly one JSON document that every consumer reads the same way:
+/// no leading or trailing white space (so embedding it loses no bytes), no duplicate keys in any
+/// object (which parsers resolve differently), and no number outside the range of an `f64`.
+/// Documents nested deeper than serde_json's recursion limit (128) are not JSON here.
+pub fn is_strict_json(bytes: &[u8]) -> bool {
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if !is_json_ws(*first) && !is_json_ws(*last) => {}
+        _ => return false,
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    StrictJson::deserialize(&mut de).is_ok() && de.end().is_ok()
+}
+
+fn is_json_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// A JSON validator: deserializing it walks the whole document and fails on what
+/// [`is_strict_json`] rejects.
+struct StrictJson;
+
+impl<'de> Deserialize<'de> for StrictJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = StrictJson;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<StrictJson, E> {
+        Ok(StrictJson)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<StrictJson, E> {
+        Ok(StrictJson)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<StrictJson, E> {
+        Ok(StrictJson)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<StrictJson, E> {
+        if v.is_finite() {
+            Ok(StrictJson)
+        } else {
+            Err(E::custom("number out of range"))
+        }
+    }
+    fn visit_str<E>(self, _: &str) -> Result<StrictJson, E> {
+        Ok(StrictJson)
+    }
+    fn visit_unit<E>(self) -> Result<StrictJson, E> {
+        Ok(StrictJson)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictJson, A::Error> {
+        while seq.next_element::<StrictJson>()?.is_some() {}
+        Ok(StrictJson)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictJson, A::Error> {
+        // Most objects are small: a linear scan beats hashing until they are not.
+        let mut small: Vec<Cow<'de, str>> = Vec::new();
+        let mut large: Option<HashSet<Cow<'de, str>>> = None;
+        while let Some(MapKey(key)) = map.next_key::<MapKey<'de>>()? {
+            let duplicate = match large.as_mut() {
+                Some(set) => !set.insert(key),
+                None if small.contains(&key) => true,
+                None => {
+                    small.push(key);
+                    if small.len() > 16 {
+                        large = Some(small.drain(..).collect());
+                    }
+                    false
+                }
+            };
+            if duplicate {
+                return Err(de::Error::custom("duplicate object key"));
+            }
+            map.next_value::<StrictJson>()?;
+        }
+        Ok(StrictJson)
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct MapKey<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for MapKey<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = MapKey<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<MapKey<'de>, E> {
+                Ok(MapKey(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<MapKey<'de>, E> {
+                Ok(MapKey(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The base64 engine for Kafka fields in a Pipes request: the standard alphabet, padding optional,
+/// and non-zero trailing bits accepted (the AWS documentation's own MSK sample has them).
+pub const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+/// Encodes bytes as standard padded base64, the form events use.
+pub fn to_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes standard base64, padded or not, accepting non-zero trailing bits.
+///
+/// # Errors
+/// Returns the decoder's error when `text` is not base64.
+pub fn from_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    LENIENT_BASE64.decode(text)
+}
+
+/// Appends `bytes` to `out` as a JSON value in the given encoding. For [`Encoding::Json`] the
+/// caller guarantees the bytes passed [`is_strict_json`].
+pub fn write_encoded(out: &mut Vec<u8>, bytes: &[u8], encoding: Encoding) {
+    match encoding {
+        Encoding::Json => out.extend_from_slice(bytes),
+        Encoding::Text => {
+            // Checked by `is_text`; the fallback keeps this total should a caller get it wrong.
+            let text = String::from_utf8_lossy(bytes);
+            write_json_str(out, &text);
+        }
+        Encoding::Base64 => {
+            out.push(b'"');
+            let start = out.len();
+            let len = base64::encoded_len(bytes.len(), true).unwrap_or(0);
+            out.resize(start + len, 0);
+            let written = base64::engine::general_purpose::STANDARD
+                .encode_slice(bytes, &mut out[start..])
+                .unwrap_or(0);
+            out.truncate(start + written);
+            out.push(b'"');
+        }
+    }
+}
+
+/// Appends `s` to `out` as a JSON string literal.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing to a Vec cannot fail, and a str always serializes.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_documents_are_json() {
+        for doc in [
+            &b"{\"a\":1}"[..],
+            b"[1,2,3]",
+            b"\"quoted\"",
+            b"123",
+            b"null",
+            b"true",
+            b"{\"a\": {\"b\": [1, {\"c\": null}]}}",
+        ] {
+            assert_eq!(
+                classify(doc),
+                Encoding::Json,
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+    }
+
+    #[test]
+    fn json_with_surrounding_white_space_is_text_to_stay_lossless() {
+        assert_eq!(classify(b"{\"a\":1}\n"), Encoding::Text);
+        assert_eq!(classify(b" 1"), Encoding::Text);
+    }
+
+    #[test]
+    fn json_with_duplicate_keys_is_text() {
+        assert_eq!(classify(b"{\"a\":1,\"a\":2}"), Encoding::Text);
+        let many: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
+        assert_eq!(
+            classify(format!("{{{many}\"k7\":0}}").as_bytes()),
+            Encoding::Text
+        );
+        assert_eq!(
+            classify(format!("{{{many}\"z\":0}}").as_bytes()),
+            Encoding::Json
+        );
+        // Escaped and unescaped spellings of the same key are the same key.
+        assert_eq!(classify(br#"{"a":1,"\u0061":2}"#), Encoding::Text);
+    }
+
+    #[test]
+    fn numbers_beyond_f64_are_text() {
+        assert_eq!(classify(b"1e400"), Encoding::Text);
+        assert_eq!(classify(b"{\"n\":-1e999}"), Encoding::Text);
+        // Beyond i64 but within f64: still JSON, embedded verbatim.
+        assert_eq!(classify(b"123456789012345678901234567890"), Encoding::Json);
+    }
+
+    #[test]
+    fn nesting_beyond_the_recursion_limit_is_text() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(classify(deep.as_bytes()), Encoding::Text);
+    }
+
+    #[test]
+    fn text_and_binary() {
+        assert_eq!(classify(b"hello world"), Encoding::Text);
+        assert_eq!(
+            classify("h\u{e9}llo\tw\u{f6}rld\r\n".as_bytes()),
+            Encoding::Text
+        );
+        assert_eq!(classify(b""), Encoding::Text);
+        assert_eq!(classify(b"\x08\x96\x01"), Encoding::Base64);
+        assert_eq!(classify(b"\xff\xfe"), Encoding::Base64);
+        assert_eq!(classify(b"a\0b"), Encoding::Base64);
+    }
+
+    #[test]
+    fn lenient_base64_accepts_the_aws_msk_sample_key() {
+        // The key of the MSK sample record in the EventBridge Pipes documentation.
+        assert!(
+            base64::engine::general_purpose::STANDARD
+                .decode("abcDEFghiJKLmnoPQRstuVWXyz1234==")
+                .is_err()
+        );
+        assert!(from_base64("abcDEFghiJKLmnoPQRstuVWXyz1234==").is_ok());
+        assert_eq!(from_base64("aGk").unwrap(), b"hi");
+        assert!(from_base64("not base64!").is_err());
+    }
+
+    #[test]
+    fn written_values_round_trip() {
+        let cases: [(&[u8], Encoding); 3] = [
+            (b"{\"a\":[1,2]}", Encoding::Json),
+            (b"line one\nline \"two\"", Encoding::Text),
+            (&[0, 159, 146, 150, 255], Encoding::Base64),
+        ];
+        for (bytes, encoding) in cases {
+            let mut out = Vec::new();
+            write_encoded(&mut out, bytes, encoding);
+            let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            let back = match encoding {
+                Encoding::Json => serde_json::to_vec(&value).unwrap(),
+                Encoding::Text => value.as_str().unwrap().as_bytes().to_vec(),
+                Encoding::Base64 => from_base64(value.as_str().unwrap()).unwrap(),
+            };
+            assert_eq!(back, bytes);
+        }
+    }
+}

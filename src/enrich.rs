@@ -1,0 +1,566 @@
+//! The pipeline: request → records → size decisions → uploads → response.
+//!
+//! 1. The request is split into raw records without copying them; each is decoded, and a record
+//!    that cannot be decoded becomes a dead letter (or fails the invocation, if so configured).
+//! 2. Each decoded record is written as an inline event. Events over the per-event limit, or all
+//!    events with a value in `always` mode, become claim checks.
+//! 3. While the batch exceeds its limit (or the 6 MB response cap), the largest inline event is
+//!    claim-checked. A claim check that is still too large becomes a dead letter
+//!    (`event-too-large`); if the batch still cannot fit, the largest events become dead letters
+//!    (`batch-too-large`). Every decision depends only on the request and the settings, so a
+//!    retried batch produces the same keys, the same objects and byte-identical output.
+//! 4. Objects are uploaded concurrently; any store failure fails the whole invocation, because
+//!    returning a pointer to an object that was not written would lose the record.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::config::{InvalidRecordPolicy, MAX_RESPONSE_BYTES, OffloadMode, Settings};
+use crate::encoding::{Encoding, classify};
+use crate::event::{self, ClaimCheck};
+use crate::keys;
+use crate::record::{self, Coordinates, ErrorCode, Record, RecordError, RequestError};
+use crate::store::{PayloadStore, StoreError, StoredObject};
+
+/// Why an invocation failed. Each of these makes Pipes retry the whole batch.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrichError {
+    /// The request is not a JSON array of record objects.
+    #[error(transparent)]
+    MalformedRequest(#[from] RequestError),
+    /// A record is broken and `CLAIM_CHECK_ON_INVALID_RECORD=fail`.
+    #[error(
+        "record {index} cannot be processed ({error}); CLAIM_CHECK_ON_INVALID_RECORD=fail stops the batch (set it to dead-letter to store such records and go on)"
+    )]
+    InvalidRecord {
+        /// Position of the record in the batch.
+        index: usize,
+        /// What is wrong with it.
+        error: RecordError,
+    },
+    /// An object could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Even with every record in its smallest form the batch exceeds its limit.
+    #[error(
+        "a batch of {records} records needs at least {needed} bytes, over the batch limit of {limit} bytes (CLAIM_CHECK_MAX_BATCH_BYTES, or the 6 MB response cap): lower the pipe's BatchSize or raise the limit"
+    )]
+    BatchLimit {
+        /// Records in the batch.
+        records: usize,
+        /// Smallest possible size of the batch.
+        needed: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The uploads did not finish before the Lambda deadline minus the configured margin.
+    #[error(
+        "gave up on {pending} upload(s) to bucket {bucket} {margin_ms} ms before the Lambda deadline (CLAIM_CHECK_DEADLINE_MARGIN_MS); the store is too slow or unreachable"
+    )]
+    Deadline {
+        /// Uploads not known to have completed.
+        pending: usize,
+        /// The bucket written to.
+        bucket: String,
+        /// The margin kept before the deadline.
+        margin_ms: u128,
+    },
+}
+
+impl EnrichError {
+    /// A stable error type for the Lambda service's error report.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            EnrichError::MalformedRequest(_) => "MalformedRequest",
+            EnrichError::InvalidRecord { .. } => "InvalidRecord",
+            EnrichError::Store(_) => "StoreError",
+            EnrichError::BatchLimit { .. } => "BatchLimitExceeded",
+            EnrichError::Deadline { .. } => "DeadlineExceeded",
+        }
+    }
+}
+
+/// What one invocation did, for the summary log line and metrics. Holds no payload data.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Records in the request.
+    pub records: usize,
+    /// Events returned inline.
+    pub inline: usize,
+    /// Events returned as claim checks.
+    pub offloaded: usize,
+    /// Events returned as dead letters.
+    pub dead_lettered: usize,
+    /// Dead letters by error code.
+    pub dead_letter_codes: BTreeMap<&'static str, usize>,
+    /// Objects written (after removing duplicates within the batch).
+    pub objects_stored: usize,
+    /// Bytes of those objects.
+    pub bytes_stored: u64,
+    /// Size of the largest record's value (decoded bytes).
+    pub largest_value_bytes: usize,
+    /// Size of the request body.
+    pub request_bytes: usize,
+    /// Size of the response body.
+    pub response_bytes: usize,
+    /// Sum of the events' entry sizes, as checked against the batch limit.
+    pub batch_bytes: usize,
+    /// Time spent uploading, in milliseconds.
+    pub store_millis: u64,
+}
+
+/// The response to one request.
+#[derive(Debug)]
+pub struct Enriched {
+    /// The JSON array of events, one per record, in input order.
+    pub body: Vec<u8>,
+    /// What was done.
+    pub summary: Summary,
+}
+
+/// The claim-check pipeline, bound to its settings and store. Build it once and reuse it for
+/// every invocation.
+pub struct Enricher {
+    settings: Settings,
+    store: Arc<dyn PayloadStore>,
+}
+
+/// What a record becomes.
+enum Form {
+    Inline {
+        event: Vec<u8>,
+    },
+    Claim {
+        event: Vec<u8>,
+        object: StoredObject,
+    },
+    Dead {
+        event: Vec<u8>,
+        object: StoredObject,
+        code: ErrorCode,
+    },
+}
+
+impl Form {
+    fn event(&self) -> &[u8] {
+        match self {
+            Form::Inline { event } | Form::Claim { event, .. } | Form::Dead { event, .. } => event,
+        }
+    }
+}
+
+/// A record on its way through the pipeline.
+struct Slot<'a> {
+    raw: &'a RawValue,
+    /// Present for decoded records (dead letters for size reasons keep it too).
+    record: Option<Record>,
+    head: Vec<u8>,
+    encoding: Option<Encoding>,
+    form: Form,
+}
+
+impl Enricher {
+    /// A pipeline with these settings, writing to `store`.
+    pub fn new(settings: Settings, store: Arc<dyn PayloadStore>) -> Self {
+        Enricher { settings, store }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The store written to.
+    pub fn store(&self) -> &Arc<dyn PayloadStore> {
+        &self.store
+    }
+
+    /// Processes one Pipes request body and returns the response body.
+    ///
+    /// `deadline` is when the invocation will be killed; uploads give up
+    /// `settings.deadline_margin` before it.
+    ///
+    /// # Errors
+    /// [`EnrichError`] when the invocation must fail: a malformed request, a store failure, a
+    /// batch that cannot fit its limit, the deadline, or a broken record under the `fail` policy.
+    pub async fn enrich(
+        &self,
+        body: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Enriched, EnrichError> {
+        let raws = record::split_request(body)?;
+        let mut summary = Summary {
+            records: raws.len(),
+            request_bytes: body.len(),
+            ..Summary::default()
+        };
+
+        let mut slots = Vec::with_capacity(raws.len());
+        for (index, raw) in raws.into_iter().enumerate() {
+            let slot = match record::decode(raw) {
+                Ok(record) => {
+                    summary.largest_value_bytes = summary
+                        .largest_value_bytes
+                        .max(record.value.as_ref().map_or(0, Vec::len));
+                    self.plan(raw, record)
+                }
+                Err(broken) => {
+                    if self.settings.on_invalid_record == InvalidRecordPolicy::Fail {
+                        return Err(EnrichError::InvalidRecord {
+                            index,
+                            error: broken.error,
+                        });
+                    }
+                    self.dead_slot(raw, None, &broken.coordinates, broken.error)
+                }
+            };
+            slots.push(slot);
+        }
+
+        self.fit_batch(&mut slots)?;
+
+        let started = Instant::now();
+        let objects = unique_objects(&slots);
+        summary.objects_stored = objects.len();
+        summary.bytes_stored = objects.iter().map(|o| o.body.len() as u64).sum();
+        self.upload(objects, deadline).await?;
+        summary.store_millis = started.elapsed().as_millis() as u64;
+
+        let response_len = response_len(&slots);
+        let mut out = Vec::with_capacity(response_len);
+        out.push(b'[');
+        for (i, slot) in slots.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(slot.form.event());
+            summary.batch_bytes += self.entry_size(slot.form.event());
+            match &slot.form {
+                Form::Inline { .. } => summary.inline += 1,
+                Form::Claim { .. } => summary.offloaded += 1,
+                Form::Dead { code, .. } => {
+                    summary.dead_lettered += 1;
+                    *summary.dead_letter_codes.entry(code.as_str()).or_default() += 1;
+                }
+            }
+        }
+        out.push(b']');
+        summary.response_bytes = out.len();
+        Ok(Enriched { body: out, summary })
+    }
+
+    /// EventBridge's size of an entry whose `Detail` is `event`.
+    fn entry_size(&self, event: &[u8]) -> usize {
+        event.len() + self.settings.envelope_reserve_bytes
+    }
+
+    fn fits(&self, event: &[u8]) -> bool {
+        self.entry_size(event) <= self.settings.max_event_bytes
+    }
+
+    /// The first decision for a decoded record: inline if it fits (and `auto`), else a claim check.
+    fn plan<'a>(&self, raw: &'a RawValue, record: Record) -> Slot<'a> {
+        let mut head = Vec::new();
+        event::write_head(&mut head, &record);
+        let encoding = record.value.as_deref().map(classify);
+        let mut slot = Slot {
+            raw,
+            record: Some(record),
+            head,
+            encoding,
+            form: Form::Inline { event: Vec::new() },
+        };
+        let has_value = slot.encoding.is_some();
+        let always = self.settings.offload == OffloadMode::Always && has_value;
+        // An inline event is at least as long as the head plus the value's shortest encoding:
+        // skip writing events that cannot fit.
+        let lower_bound = slot.head.len()
+            + slot
+                .record
+                .as_ref()
+                .and_then(|r| r.value.as_ref())
+                .map_or(0, |v| match slot.encoding {
+                    Some(Encoding::Base64) => v.len() / 3 * 4,
+                    _ => v.len(),
+                });
+        if always
+            || (has_value
+                && lower_bound + self.settings.envelope_reserve_bytes
+                    > self.settings.max_event_bytes)
+        {
+            self.offload(&mut slot);
+            return slot;
+        }
+        let mut event = slot.head.clone();
+        let value = slot.record.as_ref().and_then(|r| r.value.as_deref());
+        event::write_inline_tail(&mut event, value.zip(slot.encoding));
+        if self.fits(&event) {
+            slot.form = Form::Inline { event };
+        } else if has_value {
+            self.offload(&mut slot);
+        } else {
+            // A tombstone whose headers and key alone exceed the limit.
+            self.dead_letter_oversized(&mut slot, ErrorCode::EventTooLarge);
+        }
+        slot
+    }
+
+    /// Turns a decoded record with a value into a claim check (or, if even that is too large, a
+    /// dead letter).
+    fn offload(&self, slot: &mut Slot<'_>) {
+        let Some(record) = slot.record.as_ref() else {
+            return;
+        };
+        let (Some(value), Some(encoding)) = (record.value.as_deref(), slot.encoding) else {
+            return;
+        };
+        let sha256: [u8; 32] = Sha256::digest(value).into();
+        let sha_hex = hex::encode(sha256);
+        let key = keys::payload_key(&self.settings.key_prefix, &record.coordinates, &sha_hex);
+        let claim = ClaimCheck {
+            bucket: self.store.bucket().to_string(),
+            uri: self.store.uri(&key),
+            key,
+            size: value.len() as u64,
+            sha256: sha_hex.clone(),
+            content_type: encoding.content_type().to_string(),
+            value_encoding: encoding.as_str().to_string(),
+        };
+        let kept = match encoding {
+            Encoding::Json => event::kept_fields(value, &self.settings.keep_pointers),
+            _ => None,
+        };
+        let mut event = slot.head.clone();
+        event::write_claim_check_tail(&mut event, &claim, kept.as_deref());
+        if kept.is_some() && !self.fits(&event) {
+            event = slot.head.clone();
+            event::write_claim_check_tail(&mut event, &claim, None);
+        }
+        if !self.fits(&event) {
+            self.dead_letter_oversized(slot, ErrorCode::EventTooLarge);
+            return;
+        }
+        let mut metadata = coordinate_metadata(&record.coordinates);
+        metadata.insert("kind", "payload".to_string());
+        metadata.insert("value-encoding", encoding.as_str().to_string());
+        metadata.insert("sha256", sha_hex);
+        let object = StoredObject {
+            key: claim.key.clone(),
+            body: Bytes::copy_from_slice(value),
+            sha256,
+            content_type: encoding.content_type(),
+            metadata,
+        };
+        slot.form = Form::Claim { event, object };
+    }
+
+    /// A decoded record that cannot fit as an event: store it raw, as a dead letter.
+    fn dead_letter_oversized(&self, slot: &mut Slot<'_>, code: ErrorCode) {
+        let message = match code {
+            ErrorCode::BatchTooLarge => format!(
+                "the batch could not fit its limit of {} bytes with this record in it, even as a claim check",
+                self.settings.max_batch_bytes
+            ),
+            _ => format!(
+                "even as a claim check the event exceeds the per-event limit of {} bytes (its key and headers are too large)",
+                self.settings.max_event_bytes
+            ),
+        };
+        let coordinates = slot
+            .record
+            .as_ref()
+            .map(|r| r.coordinates.clone())
+            .unwrap_or_default();
+        let dead = self.dead_slot(
+            slot.raw,
+            None,
+            &coordinates,
+            RecordError::new(code, message),
+        );
+        slot.form = dead.form;
+    }
+
+    /// A dead letter: the raw record stored as received, and an event pointing at it.
+    fn dead_slot<'a>(
+        &self,
+        raw: &'a RawValue,
+        record: Option<Record>,
+        coordinates: &Coordinates,
+        error: RecordError,
+    ) -> Slot<'a> {
+        let bytes = raw.get().as_bytes();
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        let sha_hex = hex::encode(sha256);
+        let key = keys::dead_letter_key(&self.settings.key_prefix, coordinates, &sha_hex);
+        let claim = ClaimCheck {
+            bucket: self.store.bucket().to_string(),
+            uri: self.store.uri(&key),
+            key,
+            size: bytes.len() as u64,
+            sha256: sha_hex.clone(),
+            content_type: "application/json".to_string(),
+            value_encoding: Encoding::Json.as_str().to_string(),
+        };
+        let mut event = Vec::new();
+        event::write_dead_letter(&mut event, coordinates, &error, &claim);
+        let mut metadata = coordinate_metadata(coordinates);
+        metadata.insert("kind", "dead-letter".to_string());
+        metadata.insert("error-code", error.code.as_str().to_string());
+        metadata.insert("sha256", sha_hex);
+        let object = StoredObject {
+            key: claim.key,
+            body: Bytes::copy_from_slice(bytes),
+            sha256,
+            content_type: "application/json",
+            metadata,
+        };
+        Slot {
+            raw,
+            record,
+            head: Vec::new(),
+            encoding: None,
+            form: Form::Dead {
+                event,
+                object,
+                code: error.code,
+            },
+        }
+    }
+
+    /// Moves events out of the batch, largest first, until it fits its limits.
+    fn fit_batch(&self, slots: &mut [Slot<'_>]) -> Result<(), EnrichError> {
+        let batch_limit = self.settings.max_batch_bytes;
+        let over = |slots: &[Slot<'_>]| {
+            let batch: usize = slots.iter().map(|s| self.entry_size(s.form.event())).sum();
+            batch > batch_limit || response_len(slots) > MAX_RESPONSE_BYTES
+        };
+        while over(slots) {
+            // First choice: claim-check the largest inline event that has a value.
+            let inline = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| matches!(s.form, Form::Inline { .. }) && s.encoding.is_some())
+                .max_by_key(|(i, s)| (s.form.event().len(), Reverse(*i)))
+                .map(|(i, _)| i);
+            if let Some(i) = inline {
+                self.offload(&mut slots[i]);
+                continue;
+            }
+            // Then: replace the largest event that is larger than a dead letter would be.
+            let largest = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !matches!(s.form, Form::Dead { .. }))
+                .max_by_key(|(i, s)| (s.form.event().len(), Reverse(*i)))
+                .map(|(i, _)| i);
+            let Some(i) = largest else {
+                return Err(self.batch_limit_error(slots));
+            };
+            let before = slots[i].form.event().len();
+            self.dead_letter_oversized(&mut slots[i], ErrorCode::BatchTooLarge);
+            if slots[i].form.event().len() >= before {
+                return Err(self.batch_limit_error(slots));
+            }
+        }
+        Ok(())
+    }
+
+    fn batch_limit_error(&self, slots: &[Slot<'_>]) -> EnrichError {
+        let batch: usize = slots.iter().map(|s| self.entry_size(s.form.event())).sum();
+        let response = response_len(slots);
+        let (needed, limit) = if response > MAX_RESPONSE_BYTES {
+            (response, MAX_RESPONSE_BYTES)
+        } else {
+            (batch, self.settings.max_batch_bytes)
+        };
+        EnrichError::BatchLimit {
+            records: slots.len(),
+            needed,
+            limit,
+        }
+    }
+
+    async fn upload(
+        &self,
+        objects: Vec<StoredObject>,
+        deadline: Option<Instant>,
+    ) -> Result<(), EnrichError> {
+        if objects.is_empty() {
+            return Ok(());
+        }
+        let pending = objects.len();
+        let uploads = futures::stream::iter(objects)
+            .map(|object| self.store.put(object))
+            .buffer_unordered(self.settings.upload_concurrency)
+            .try_collect::<()>();
+        let Some(deadline) = deadline else {
+            return Ok(uploads.await?);
+        };
+        let give_up = deadline
+            .checked_sub(self.settings.deadline_margin)
+            .unwrap_or(deadline);
+        match tokio::time::timeout_at(give_up.into(), uploads).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(EnrichError::Deadline {
+                pending,
+                bucket: self.store.bucket().to_string(),
+                margin_ms: self.settings.deadline_margin.as_millis(),
+            }),
+        }
+    }
+}
+
+fn response_len(slots: &[Slot<'_>]) -> usize {
+    2 + slots.len().saturating_sub(1) + slots.iter().map(|s| s.form.event().len()).sum::<usize>()
+}
+
+/// The objects to write, once each: identical records in one batch share a key.
+fn unique_objects(slots: &[Slot<'_>]) -> Vec<StoredObject> {
+    let mut seen = HashSet::new();
+    slots
+        .iter()
+        .filter_map(|s| match &s.form {
+            Form::Claim { object, .. } | Form::Dead { object, .. } => Some(object),
+            Form::Inline { .. } => None,
+        })
+        .filter(|o| seen.insert(o.key.clone()))
+        .cloned()
+        .collect()
+}
+
+fn coordinate_metadata(c: &Coordinates) -> BTreeMap<&'static str, String> {
+    let mut metadata = BTreeMap::new();
+    if let Some(topic) = &c.topic {
+        metadata.insert("topic", topic.clone());
+    }
+    if let Some(partition) = c.partition {
+        metadata.insert("partition", partition.to_string());
+    }
+    if let Some(offset) = c.offset {
+        metadata.insert("offset", offset.to_string());
+    }
+    if let Some(timestamp) = c.timestamp {
+        metadata.insert("timestamp", timestamp.to_string());
+    }
+    metadata
+}
+
+/// A Lambda context deadline (epoch milliseconds) as an [`Instant`]; a deadline already past
+/// is now. `None` only if the system clock is before 1970.
+pub fn deadline_from_epoch_millis(deadline_epoch_ms: u64) -> Option<Instant> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let left = Duration::from_millis(deadline_epoch_ms)
+        .checked_sub(now)
+        .unwrap_or(Duration::ZERO);
+    Some(Instant::now() + left)
+}

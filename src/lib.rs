@@ -1,0 +1,37 @@
+//! Claim-check enrichment for EventBridge Pipes with Kafka sources.
+//!
+//! A Pipes enrichment receives a batch of Kafka records and must return events that every
+//! downstream service accepts. Records too large for EventBridge (256 KB, or 1 MB), SNS or SQS
+//! would otherwise poison the pipe: Kafka sources have no dead-letter queue, so Pipes retries the
+//! batch until the records expire. This crate returns exactly one event per record, in order:
+//!
+//! 1. [`record`] splits the request and decodes each record (key, value, headers);
+//! 2. [`encoding`] shows bytes as JSON, text or base64, losslessly;
+//! 3. [`enrich`] sizes each [`event`] as EventBridge does and moves payloads that do not fit to a
+//!    [`store`] under deterministic [`keys`], returning a verifiable pointer instead;
+//! 4. records that cannot be decoded become dead letters instead of failing the batch.
+//!
+//! # Layout
+//! - [`config`]: settings from the environment, validated once at cold start.
+//! - [`record`]: the Pipes Kafka record as received, and its decoding.
+//! - [`encoding`]: JSON / text / base64 classification and base64.
+//! - [`event`]: the inline, claim-check and dead-letter events.
+//! - [`keys`]: object keys.
+//! - [`json`]: JSON text helpers.
+//! - [`enrich`]: the pipeline.
+//! - [`store`]: the [`store::PayloadStore`] trait, with S3, local-directory and in-memory stores.
+//! - [`lambda`]: the Lambda handler and logging setup.
+
+pub mod config;
+pub mod encoding;
+pub mod enrich;
+pub mod event;
+pub mod json;
+pub mod keys;
+pub mod lambda;
+pub mod record;
+pub mod store;
+
+pub use config::Settings;
+pub use enrich::{EnrichError, Enriched, Enricher, Summary};
+pub use store::PayloadStore;

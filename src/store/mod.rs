@@ -1,0 +1,110 @@
+//! Where payloads go: a small trait with an S3 implementation for production and a local
+//! directory (and in-memory) implementation for the command-line tool and tests.
+//!
+//! Writes are idempotent by construction: keys are derived from the record's coordinates and a
+//! hash of the bytes (see [`crate::keys`]), so writing the same object twice is harmless, and a
+//! store may skip a write whose key already exists.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+mod dir;
+mod memory;
+mod s3;
+
+pub use dir::DirStore;
+pub use memory::MemoryStore;
+pub use s3::{S3Store, s3_client_from_env};
+
+/// One object to write.
+#[derive(Clone, Debug)]
+pub struct StoredObject {
+    /// Object key (already confined to the key prefix).
+    pub key: String,
+    /// The bytes, exactly as they must be read back.
+    pub body: Bytes,
+    /// SHA-256 of `body`, sent for the store to verify.
+    pub sha256: [u8; 32],
+    /// Content type of `body`.
+    pub content_type: &'static str,
+    /// User metadata (`x-amz-meta-*`): ASCII names and values.
+    pub metadata: BTreeMap<&'static str, String>,
+}
+
+/// An object read back from a store.
+#[derive(Clone, Debug)]
+pub struct FetchedObject {
+    /// The bytes.
+    pub body: Bytes,
+    /// Content type, when the store keeps one.
+    pub content_type: Option<String>,
+    /// User metadata, when the store keeps it.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A store failure. Every variant names the object; the source error is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An S3 request failed after the SDK's retries.
+    #[error("S3 {operation} of s3://{bucket}/{key} failed: {}", aws_sdk_s3::error::DisplayErrorContext(source.as_ref()))]
+    S3 {
+        /// `PutObject`, `GetObject`, ...
+        operation: &'static str,
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// The SDK's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The object does not exist (never written, deleted, or expired by a lifecycle rule).
+    #[error("no object at {location}: it was never written, was deleted, or expired")]
+    NotFound {
+        /// `s3://BUCKET/KEY` or a path.
+        location: String,
+    },
+    /// A local file could not be written or read.
+    #[error("could not {action} {path}: {source}")]
+    Io {
+        /// `write`, `read`, ...
+        action: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key that would leave the store's directory.
+    #[error("refusing key {key:?}: it is not a relative path of plain segments")]
+    UnsafeKey {
+        /// The key.
+        key: String,
+    },
+}
+
+/// Somewhere claim checks and dead letters are written to and read from.
+#[async_trait]
+pub trait PayloadStore: Send + Sync {
+    /// The bucket named in claim checks.
+    fn bucket(&self) -> &str;
+
+    /// The URI of `key` in this store (`s3://…` or `file://…`).
+    fn uri(&self, key: &str) -> String;
+
+    /// Writes `object`, unless an object with its key already exists (keys embed the content
+    /// hash, so an existing object holds the same bytes).
+    ///
+    /// # Errors
+    /// [`StoreError`] naming the object when the write failed.
+    async fn put(&self, object: StoredObject) -> Result<(), StoreError>;
+
+    /// Reads `key` from `bucket`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no such object, another [`StoreError`] when the
+    /// read failed.
+    async fn get(&self, bucket: &str, key: &str) -> Result<FetchedObject, StoreError>;
+}
