@@ -564,3 +564,216 @@ pub fn deadline_from_epoch_millis(deadline_epoch_ms: u64) -> Option<Instant> {
         .unwrap_or(Duration::ZERO);
     Some(Instant::now() + left)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::{from_base64, to_base64};
+    use crate::store::MemoryStore;
+    use serde_json::{Value, json};
+
+    fn record(offset: i64, value: Option<&[u8]>) -> Value {
+        json!({
+            "eventSource": "aws:kafka", "topic": "orders", "partition": "0", "offset": offset,
+            "timestamp": 1, "timestampType": "CREATE_TIME", "key": to_base64(b"k"),
+            "value": value.map(to_base64), "headers": [{"h": [104]}]
+        })
+    }
+
+    fn json_payload(len: usize) -> Vec<u8> {
+        format!("{{\"type\":\"T\",\"pad\":\"{}\"}}", "x".repeat(len.saturating_sub(22))).into_bytes()
+    }
+
+    fn enricher(settings: Settings) -> (Enricher, Arc<MemoryStore>) {
+        let store = Arc::new(MemoryStore::new("bucket"));
+        (Enricher::new(settings, store.clone()), store)
+    }
+
+    async fn run(e: &Enricher, records: &[Value]) -> (Vec<Value>, Summary, Vec<u8>) {
+        let body = serde_json::to_vec(records).unwrap();
+        let out = e.enrich(&body, None).await.unwrap();
+        let events: Vec<Value> = serde_json::from_slice(&out.body).unwrap();
+        assert_eq!(events.len(), records.len(), "one event per record");
+        (events, out.summary, out.body)
+    }
+
+    fn check_limits(e: &Enricher, body: &[u8]) {
+        let events: Vec<Box<RawValue>> = serde_json::from_slice(body).unwrap();
+        let mut total = 0;
+        for ev in &events {
+            let size = ev.get().len() + e.settings.envelope_reserve_bytes;
+            assert!(size <= e.settings.max_event_bytes, "event of {size} bytes");
+            total += size;
+        }
+        assert!(total <= e.settings.max_batch_bytes, "batch of {total} bytes");
+        assert!(body.len() <= MAX_RESPONSE_BYTES);
+    }
+
+    #[tokio::test]
+    async fn value_over_limit_is_offloaded_and_stored_exactly() {
+        let (e, store) = enricher(Settings::default());
+        let big = json_payload(300_000);
+        let (events, summary, body) = run(&e, &[record(1, Some(b"small")), record(2, Some(&big))]).await;
+        check_limits(&e, &body);
+        assert_eq!(events[0]["value"], "small");
+        assert_eq!(summary.offloaded, 1);
+        let claim = &events[1]["claimCheck"];
+        assert!(events[1].get("value").is_none());
+        let key = claim["key"].as_str().unwrap();
+        let stored = &store.objects()[key];
+        assert_eq!(&stored.body[..], &big[..]);
+        assert_eq!(claim["sha256"], hex::encode(Sha256::digest(&big)));
+        assert_eq!(claim["size"], big.len());
+        assert_eq!(claim["valueEncoding"], "json");
+        assert_eq!(stored.content_type, "application/json");
+        assert_eq!(stored.metadata["offset"], "2");
+        assert_eq!(events[1]["dataref"], format!("arn:aws:s3:::bucket/{key}"));
+    }
+
+    #[tokio::test]
+    async fn retry_writes_the_same_keys_and_returns_the_same_bytes() {
+        let records = [record(1, Some(&json_payload(300_000))), json!({"topic": 5})];
+        let (e, store) = enricher(Settings::default());
+        let (_, _, first) = run(&e, &records).await;
+        let keys: Vec<String> = store.objects().into_keys().collect();
+        let (_, _, second) = run(&e, &records).await;
+        assert_eq!(first, second);
+        assert_eq!(keys, store.objects().into_keys().collect::<Vec<_>>());
+        assert_eq!(keys.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn different_content_at_the_same_offset_gets_a_different_key() {
+        let (e, store) = enricher(Settings { offload: OffloadMode::Always, ..Settings::default() });
+        run(&e, &[record(1, Some(b"one"))]).await;
+        run(&e, &[record(1, Some(b"two"))]).await;
+        assert_eq!(store.objects().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn always_offloads_every_value_but_not_tombstones() {
+        let (e, store) = enricher(Settings { offload: OffloadMode::Always, ..Settings::default() });
+        let (events, summary, _) = run(&e, &[record(1, Some(b"")), record(2, None)]).await;
+        assert_eq!((summary.offloaded, summary.inline), (1, 1));
+        assert_eq!(events[0]["claimCheck"]["size"], 0);
+        assert_eq!(events[1]["value"], Value::Null);
+        assert_eq!(store.objects().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn batch_guard_offloads_largest_first_until_the_batch_fits() {
+        let (e, _) = enricher(Settings::default());
+        let records: Vec<Value> = (0..10).map(|i| record(i, Some(&json_payload(30_000 + i as usize * 1000)))).collect();
+        let (events, summary, body) = run(&e, &records).await;
+        check_limits(&e, &body);
+        assert!(summary.offloaded > 0 && summary.inline > 0);
+        // The largest payloads (highest offsets) went first.
+        let offloaded: Vec<bool> = events.iter().map(|ev| ev.get("claimCheck").is_some()).collect();
+        let first = offloaded.iter().position(|o| *o).unwrap();
+        assert!(offloaded[first..].iter().all(|o| *o), "{offloaded:?}");
+    }
+
+    #[tokio::test]
+    async fn kept_pointers_stay_inline_in_claim_checks() {
+        let (e, _) = enricher(Settings {
+            keep_pointers: vec!["/type".into(), "/missing".into()],
+            ..Settings::default()
+        });
+        let (events, ..) = run(&e, &[record(1, Some(&json_payload(300_000)))]).await;
+        assert_eq!(events[0]["value"], json!({"type": "T"}));
+        assert!(events[0]["claimCheck"].is_object());
+    }
+
+    #[tokio::test]
+    async fn claim_check_too_large_for_its_headers_becomes_a_dead_letter() {
+        let (e, store) = enricher(Settings { max_event_bytes: 10_000, max_batch_bytes: 100_000, ..Settings::default() });
+        let mut with_headers = record(1, Some(b"v"));
+        with_headers["headers"] = json!([{"h": vec![65; 20_000]}]);
+        let mut tombstone = with_headers.clone();
+        tombstone["value"] = Value::Null;
+        tombstone["offset"] = json!(2);
+        let (events, summary, body) = run(&e, &[with_headers.clone(), tombstone]).await;
+        check_limits(&e, &body);
+        assert_eq!(summary.dead_lettered, 2);
+        for ev in &events {
+            assert_eq!(ev["error"]["code"], "event-too-large");
+            assert_eq!(ev["topic"], "orders");
+        }
+        let raw = &store.objects()[events[0]["claimCheck"]["key"].as_str().unwrap()];
+        let stored: Value = serde_json::from_slice(&raw.body).unwrap();
+        assert_eq!(stored, with_headers);
+    }
+
+    #[tokio::test]
+    async fn broken_records_become_dead_letters_holding_the_raw_record() {
+        let (e, store) = enricher(Settings::default());
+        let raw = r#"{"topic":"orders","partition":"0","offset":3,"value":"!!", "x" : [1,2]}"#;
+        let body = format!(r#"[{raw},{}]"#, record(4, Some(b"ok")));
+        let out = e.enrich(body.as_bytes(), None).await.unwrap();
+        let events: Vec<Value> = serde_json::from_slice(&out.body).unwrap();
+        assert_eq!(events[0]["error"]["code"], "invalid-base64");
+        assert_eq!(events[0]["offset"], 3);
+        assert_eq!(events[1]["value"], "ok");
+        let key = events[0]["claimCheck"]["key"].as_str().unwrap();
+        assert!(key.starts_with("claim-check/dead-letters/orders/0/"), "{key}");
+        assert_eq!(&store.objects()[key].body[..], raw.as_bytes(), "stored exactly as received");
+        assert_eq!(out.summary.dead_letter_codes["invalid-base64"], 1);
+    }
+
+    #[tokio::test]
+    async fn fail_policy_fails_the_invocation_on_a_broken_record() {
+        let (e, store) = enricher(Settings { on_invalid_record: InvalidRecordPolicy::Fail, ..Settings::default() });
+        let body = serde_json::to_vec(&[record(1, Some(b"ok")), json!({"topic": "t"})]).unwrap();
+        let err = e.enrich(&body, None).await.unwrap_err();
+        assert!(matches!(err, EnrichError::InvalidRecord { index: 1, .. }), "{err}");
+        assert!(err.to_string().contains("CLAIM_CHECK_ON_INVALID_RECORD"));
+        assert!(store.objects().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_cannot_fit_fails_with_the_numbers() {
+        let (e, _) = enricher(Settings { max_batch_bytes: 8_192, ..Settings::default() });
+        let records: Vec<Value> = (0..40).map(|i| record(i, None)).collect();
+        let body = serde_json::to_vec(&records).unwrap();
+        let err = e.enrich(&body, None).await.unwrap_err();
+        assert!(matches!(err, EnrichError::BatchLimit { records: 40, limit: 8_192, .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn response_stays_under_six_megabytes_with_a_large_batch_limit() {
+        let (e, _) = enricher(Settings {
+            max_event_bytes: MAX_RESPONSE_BYTES,
+            max_batch_bytes: usize::MAX / 4,
+            ..Settings::default()
+        });
+        let records: Vec<Value> = (0..8).map(|i| record(i, Some(&vec![7u8; 700_000]))).collect();
+        let (_, summary, body) = run(&e, &records).await;
+        assert!(body.len() <= MAX_RESPONSE_BYTES);
+        assert!(summary.offloaded >= 1);
+    }
+
+    #[tokio::test]
+    async fn every_encoding_survives_the_round_trip() {
+        let (e, store) = enricher(Settings { offload: OffloadMode::Always, ..Settings::default() });
+        let payloads: [&[u8]; 3] = [b"{\"a\":1}", b"text", &[0, 255, 1]];
+        let records: Vec<Value> = payloads.iter().enumerate().map(|(i, p)| record(i as i64, Some(p))).collect();
+        let (events, ..) = run(&e, &records).await;
+        for (ev, payload) in events.iter().zip(payloads) {
+            let stored = &store.objects()[ev["claimCheck"]["key"].as_str().unwrap()];
+            assert_eq!(&stored.body[..], payload);
+        }
+        let (e, _) = enricher(Settings::default());
+        let (events, ..) = run(&e, &records).await;
+        assert_eq!(events[0]["value"], json!({"a": 1}));
+        assert_eq!(events[1]["value"], "text");
+        assert_eq!(from_base64(events[2]["value"].as_str().unwrap()).unwrap(), payloads[2]);
+    }
+
+    #[tokio::test]
+    async fn malformed_requests_fail() {
+        let (e, _) = enricher(Settings::default());
+        for body in [&b"{}"[..], b"", b"[1]", b"[{}]x"] {
+            assert!(matches!(e.enrich(body, None).await, Err(EnrichError::MalformedRequest(_))));
+        }
+    }
+}

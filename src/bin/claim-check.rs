@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use kafka_claim_check::config::OffloadMode;
-use kafka_claim_check::store::{DirStore, PayloadStore, S3Store, s3_client_from_env};
+use kafka_claim_check::store::{DirStore, PayloadStore, S3Store, causes, s3_client_from_env};
 use kafka_claim_check::{Enricher, Settings};
 
 /// Claim-check enrichment for EventBridge Pipes with Kafka sources, run locally.
@@ -61,7 +61,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("claim-check: {err:#}");
+            eprintln!("claim-check: {}", causes(err.as_ref()));
             ExitCode::FAILURE
         }
     }

