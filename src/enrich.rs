@@ -581,7 +581,11 @@ mod tests {
     }
 
     fn json_payload(len: usize) -> Vec<u8> {
-        format!("{{\"type\":\"T\",\"pad\":\"{}\"}}", "x".repeat(len.saturating_sub(22))).into_bytes()
+        format!(
+            "{{\"type\":\"T\",\"pad\":\"{}\"}}",
+            "x".repeat(len.saturating_sub(22))
+        )
+        .into_bytes()
     }
 
     fn enricher(settings: Settings) -> (Enricher, Arc<MemoryStore>) {
@@ -605,7 +609,10 @@ mod tests {
             assert!(size <= e.settings.max_event_bytes, "event of {size} bytes");
             total += size;
         }
-        assert!(total <= e.settings.max_batch_bytes, "batch of {total} bytes");
+        assert!(
+            total <= e.settings.max_batch_bytes,
+            "batch of {total} bytes"
+        );
         assert!(body.len() <= MAX_RESPONSE_BYTES);
     }
 
@@ -613,7 +620,8 @@ mod tests {
     async fn value_over_limit_is_offloaded_and_stored_exactly() {
         let (e, store) = enricher(Settings::default());
         let big = json_payload(300_000);
-        let (events, summary, body) = run(&e, &[record(1, Some(b"small")), record(2, Some(&big))]).await;
+        let (events, summary, body) =
+            run(&e, &[record(1, Some(b"small")), record(2, Some(&big))]).await;
         check_limits(&e, &body);
         assert_eq!(events[0]["value"], "small");
         assert_eq!(summary.offloaded, 1);
@@ -644,7 +652,10 @@ mod tests {
 
     #[tokio::test]
     async fn different_content_at_the_same_offset_gets_a_different_key() {
-        let (e, store) = enricher(Settings { offload: OffloadMode::Always, ..Settings::default() });
+        let (e, store) = enricher(Settings {
+            offload: OffloadMode::Always,
+            ..Settings::default()
+        });
         run(&e, &[record(1, Some(b"one"))]).await;
         run(&e, &[record(1, Some(b"two"))]).await;
         assert_eq!(store.objects().len(), 2);
@@ -652,7 +663,10 @@ mod tests {
 
     #[tokio::test]
     async fn always_offloads_every_value_but_not_tombstones() {
-        let (e, store) = enricher(Settings { offload: OffloadMode::Always, ..Settings::default() });
+        let (e, store) = enricher(Settings {
+            offload: OffloadMode::Always,
+            ..Settings::default()
+        });
         let (events, summary, _) = run(&e, &[record(1, Some(b"")), record(2, None)]).await;
         assert_eq!((summary.offloaded, summary.inline), (1, 1));
         assert_eq!(events[0]["claimCheck"]["size"], 0);
@@ -663,12 +677,17 @@ mod tests {
     #[tokio::test]
     async fn batch_guard_offloads_largest_first_until_the_batch_fits() {
         let (e, _) = enricher(Settings::default());
-        let records: Vec<Value> = (0..10).map(|i| record(i, Some(&json_payload(30_000 + i as usize * 1000)))).collect();
+        let records: Vec<Value> = (0..10)
+            .map(|i| record(i, Some(&json_payload(30_000 + i as usize * 1000))))
+            .collect();
         let (events, summary, body) = run(&e, &records).await;
         check_limits(&e, &body);
         assert!(summary.offloaded > 0 && summary.inline > 0);
         // The largest payloads (highest offsets) went first.
-        let offloaded: Vec<bool> = events.iter().map(|ev| ev.get("claimCheck").is_some()).collect();
+        let offloaded: Vec<bool> = events
+            .iter()
+            .map(|ev| ev.get("claimCheck").is_some())
+            .collect();
         let first = offloaded.iter().position(|o| *o).unwrap();
         assert!(offloaded[first..].iter().all(|o| *o), "{offloaded:?}");
     }
@@ -686,7 +705,11 @@ mod tests {
 
     #[tokio::test]
     async fn claim_check_too_large_for_its_headers_becomes_a_dead_letter() {
-        let (e, store) = enricher(Settings { max_event_bytes: 10_000, max_batch_bytes: 100_000, ..Settings::default() });
+        let (e, store) = enricher(Settings {
+            max_event_bytes: 10_000,
+            max_batch_bytes: 100_000,
+            ..Settings::default()
+        });
         let mut with_headers = record(1, Some(b"v"));
         with_headers["headers"] = json!([{"h": vec![65; 20_000]}]);
         let mut tombstone = with_headers.clone();
@@ -715,28 +738,54 @@ mod tests {
         assert_eq!(events[0]["offset"], 3);
         assert_eq!(events[1]["value"], "ok");
         let key = events[0]["claimCheck"]["key"].as_str().unwrap();
-        assert!(key.starts_with("claim-check/dead-letters/orders/0/"), "{key}");
-        assert_eq!(&store.objects()[key].body[..], raw.as_bytes(), "stored exactly as received");
+        assert!(
+            key.starts_with("claim-check/dead-letters/orders/0/"),
+            "{key}"
+        );
+        assert_eq!(
+            &store.objects()[key].body[..],
+            raw.as_bytes(),
+            "stored exactly as received"
+        );
         assert_eq!(out.summary.dead_letter_codes["invalid-base64"], 1);
     }
 
     #[tokio::test]
     async fn fail_policy_fails_the_invocation_on_a_broken_record() {
-        let (e, store) = enricher(Settings { on_invalid_record: InvalidRecordPolicy::Fail, ..Settings::default() });
+        let (e, store) = enricher(Settings {
+            on_invalid_record: InvalidRecordPolicy::Fail,
+            ..Settings::default()
+        });
         let body = serde_json::to_vec(&[record(1, Some(b"ok")), json!({"topic": "t"})]).unwrap();
         let err = e.enrich(&body, None).await.unwrap_err();
-        assert!(matches!(err, EnrichError::InvalidRecord { index: 1, .. }), "{err}");
+        assert!(
+            matches!(err, EnrichError::InvalidRecord { index: 1, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("CLAIM_CHECK_ON_INVALID_RECORD"));
         assert!(store.objects().is_empty());
     }
 
     #[tokio::test]
     async fn a_batch_that_cannot_fit_fails_with_the_numbers() {
-        let (e, _) = enricher(Settings { max_batch_bytes: 8_192, ..Settings::default() });
+        let (e, _) = enricher(Settings {
+            max_batch_bytes: 8_192,
+            ..Settings::default()
+        });
         let records: Vec<Value> = (0..40).map(|i| record(i, None)).collect();
         let body = serde_json::to_vec(&records).unwrap();
         let err = e.enrich(&body, None).await.unwrap_err();
-        assert!(matches!(err, EnrichError::BatchLimit { records: 40, limit: 8_192, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                EnrichError::BatchLimit {
+                    records: 40,
+                    limit: 8_192,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -746,7 +795,9 @@ mod tests {
             max_batch_bytes: usize::MAX / 4,
             ..Settings::default()
         });
-        let records: Vec<Value> = (0..8).map(|i| record(i, Some(&vec![7u8; 700_000]))).collect();
+        let records: Vec<Value> = (0..8)
+            .map(|i| record(i, Some(&vec![7u8; 700_000])))
+            .collect();
         let (_, summary, body) = run(&e, &records).await;
         assert!(body.len() <= MAX_RESPONSE_BYTES);
         assert!(summary.offloaded >= 1);
@@ -754,9 +805,16 @@ mod tests {
 
     #[tokio::test]
     async fn every_encoding_survives_the_round_trip() {
-        let (e, store) = enricher(Settings { offload: OffloadMode::Always, ..Settings::default() });
+        let (e, store) = enricher(Settings {
+            offload: OffloadMode::Always,
+            ..Settings::default()
+        });
         let payloads: [&[u8]; 3] = [b"{\"a\":1}", b"text", &[0, 255, 1]];
-        let records: Vec<Value> = payloads.iter().enumerate().map(|(i, p)| record(i as i64, Some(p))).collect();
+        let records: Vec<Value> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| record(i as i64, Some(p)))
+            .collect();
         let (events, ..) = run(&e, &records).await;
         for (ev, payload) in events.iter().zip(payloads) {
             let stored = &store.objects()[ev["claimCheck"]["key"].as_str().unwrap()];
@@ -766,14 +824,20 @@ mod tests {
         let (events, ..) = run(&e, &records).await;
         assert_eq!(events[0]["value"], json!({"a": 1}));
         assert_eq!(events[1]["value"], "text");
-        assert_eq!(from_base64(events[2]["value"].as_str().unwrap()).unwrap(), payloads[2]);
+        assert_eq!(
+            from_base64(events[2]["value"].as_str().unwrap()).unwrap(),
+            payloads[2]
+        );
     }
 
     #[tokio::test]
     async fn malformed_requests_fail() {
         let (e, _) = enricher(Settings::default());
         for body in [&b"{}"[..], b"", b"[1]", b"[{}]x"] {
-            assert!(matches!(e.enrich(body, None).await, Err(EnrichError::MalformedRequest(_))));
+            assert!(matches!(
+                e.enrich(body, None).await,
+                Err(EnrichError::MalformedRequest(_))
+            ));
         }
     }
 }

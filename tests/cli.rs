@@ -12,7 +12,9 @@ use serde_json::Value;
 fn claim_check(args: &[&str], env: &[(&str, String)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_claim-check"));
     command.args(args);
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("CLAIM_CHECK_") || n.starts_with("AWS_")) {
+    for (name, _) in
+        std::env::vars().filter(|(n, _)| n.starts_with("CLAIM_CHECK_") || n.starts_with("AWS_"))
+    {
         command.env_remove(name);
     }
     for (name, value) in env {
@@ -27,10 +29,21 @@ async fn invoke_runs_every_sample_batch_on_the_local_store() {
     let store = dir.path().join("store");
     for file in event_files() {
         let out = claim_check(
-            &["invoke", "--compact", "--store-dir", store.to_str().unwrap(), file.to_str().unwrap()],
+            &[
+                "invoke",
+                "--compact",
+                "--store-dir",
+                store.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ],
             &[],
         );
-        assert!(out.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let input = std::fs::read(&file).unwrap();
         let s = Settings::default();
         let stdout = out.stdout.strip_suffix(b"\n").unwrap();
@@ -42,8 +55,13 @@ async fn invoke_runs_every_sample_batch_on_the_local_store() {
         let events: Vec<Value> = serde_json::from_slice(stdout).unwrap();
         for event in events.iter().filter(|e| e.get("claimCheck").is_some()) {
             let uri = event["claimCheck"]["uri"].as_str().unwrap();
-            let path = uri.strip_prefix("file://").expect("local claim checks have file URIs");
-            assert!(Path::new(path).starts_with(store.canonicalize().unwrap()), "{path}");
+            let path = uri
+                .strip_prefix("file://")
+                .expect("local claim checks have file URIs");
+            assert!(
+                Path::new(path).starts_with(store.canonicalize().unwrap()),
+                "{path}"
+            );
             assert_eq!(event["claimCheck"]["bucket"], "local");
         }
     }
@@ -54,8 +72,20 @@ fn pretty_and_compact_output_hold_the_same_events() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().to_str().unwrap();
     let file = common::repo().join("events/confluent.json");
-    let pretty = claim_check(&["invoke", "--store-dir", store, file.to_str().unwrap()], &[]);
-    let compact = claim_check(&["invoke", "--compact", "--store-dir", store, file.to_str().unwrap()], &[]);
+    let pretty = claim_check(
+        &["invoke", "--store-dir", store, file.to_str().unwrap()],
+        &[],
+    );
+    let compact = claim_check(
+        &[
+            "invoke",
+            "--compact",
+            "--store-dir",
+            store,
+            file.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(pretty.status.success() && compact.status.success());
     assert!(pretty.stdout.len() > compact.stdout.len());
     assert_eq!(compact.stdout.iter().filter(|b| **b == b'\n').count(), 1);
@@ -72,15 +102,29 @@ fn malformed_requests_exit_non_zero_with_a_message_and_no_output() {
     for (body, expected) in [
         ("{\"topic\":\"t\"}", "expected a JSON array"),
         ("not json", "expected a JSON array"),
-        ("[{\"topic\":\"t\"}, 42]", "element 1 of the array is a number"),
+        (
+            "[{\"topic\":\"t\"}, 42]",
+            "element 1 of the array is a number",
+        ),
     ] {
         let file = dir.path().join("bad.json");
         std::fs::write(&file, body).unwrap();
-        let out = claim_check(&["invoke", "--store-dir", dir.path().to_str().unwrap(), file.to_str().unwrap()], &[]);
+        let out = claim_check(
+            &[
+                "invoke",
+                "--store-dir",
+                dir.path().to_str().unwrap(),
+                file.to_str().unwrap(),
+            ],
+            &[],
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
         assert!(out.stdout.is_empty(), "nothing on stdout");
-        assert!(stderr.contains("malformed request") && stderr.contains(expected), "{stderr}");
+        assert!(
+            stderr.contains("malformed request") && stderr.contains(expected),
+            "{stderr}"
+        );
     }
 }
 
@@ -93,7 +137,10 @@ fn invalid_settings_name_the_variable() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && out.stdout.is_empty());
-    assert!(stderr.contains("CLAIM_CHECK_OFFLOAD") && stderr.contains("auto or always"), "{stderr}");
+    assert!(
+        stderr.contains("CLAIM_CHECK_OFFLOAD") && stderr.contains("auto or always"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -104,12 +151,28 @@ async fn invoke_with_a_bucket_uses_s3() {
     let mut env = server.aws_env();
     env.push(("CLAIM_CHECK_BUCKET", bucket.clone()));
     let out = claim_check(&["invoke", "--compact", file.to_str().unwrap()], &env);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let claim = &events[1]["claimCheck"];
     assert_eq!(claim["bucket"], bucket.as_str());
-    assert!(claim["uri"].as_str().unwrap().starts_with(&format!("s3://{bucket}/")));
+    assert!(
+        claim["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("s3://{bucket}/"))
+    );
     let stored = server.get(&bucket, claim["key"].as_str().unwrap()).await;
-    assert_eq!(common::sha256_hex(&stored), claim["sha256"].as_str().unwrap());
-    assert_eq!(server.keys(&bucket).await.len(), 2, "the claim check and the dead letter");
+    assert_eq!(
+        common::sha256_hex(&stored),
+        claim["sha256"].as_str().unwrap()
+    );
+    assert_eq!(
+        server.keys(&bucket).await.len(),
+        2,
+        "the claim check and the dead letter"
+    );
 }

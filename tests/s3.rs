@@ -25,13 +25,23 @@ async fn every_sample_batch_ends_in_the_three_forms_within_limits() {
     let mut seen = Vec::new();
     for file in event_files() {
         let input = std::fs::read(&file).unwrap();
-        let out = e.enrich(&input, None).await.unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        let out = e
+            .enrich(&input, None)
+            .await
+            .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
         let s = Settings::default();
-        let forms = check_batch(&input, &out.body, s.max_event_bytes, s.envelope_reserve_bytes, s.max_batch_bytes, |key| {
-            let server = &server;
-            let bucket = bucket.clone();
-            async move { server.get(&bucket, &key).await }
-        })
+        let forms = check_batch(
+            &input,
+            &out.body,
+            s.max_event_bytes,
+            s.envelope_reserve_bytes,
+            s.max_batch_bytes,
+            |key| {
+                let server = &server;
+                let bucket = bucket.clone();
+                async move { server.get(&bucket, &key).await }
+            },
+        )
         .await;
         seen.extend(forms);
     }
@@ -45,11 +55,17 @@ async fn stored_objects_carry_checksum_content_type_and_metadata() {
     let server = SeaweedFs::start();
     let bucket = server.bucket("meta").await;
     let e = enricher(&server, &bucket, Settings::default());
-    let out = e.enrich(&read("events/large-payload.json"), None).await.unwrap();
+    let out = e
+        .enrich(&read("events/large-payload.json"), None)
+        .await
+        .unwrap();
     let events: Vec<Value> = serde_json::from_slice(&out.body).unwrap();
     let claim = &events[1]["claimCheck"];
     let key = claim["key"].as_str().unwrap();
-    assert!(key.starts_with("claim-check/payloads/orders/1/00000000000000000101-"), "{key}");
+    assert!(
+        key.starts_with("claim-check/payloads/orders/1/00000000000000000101-"),
+        "{key}"
+    );
     let head = server
         .client()
         .head_object()
@@ -60,7 +76,14 @@ async fn stored_objects_carry_checksum_content_type_and_metadata() {
         .await
         .unwrap();
     let sha = hex::decode(claim["sha256"].as_str().unwrap()).unwrap();
-    assert_eq!(head.checksum_sha256(), Some(base64::engine::general_purpose::STANDARD.encode(&sha).as_str()));
+    assert_eq!(
+        head.checksum_sha256(),
+        Some(
+            base64::engine::general_purpose::STANDARD
+                .encode(&sha)
+                .as_str()
+        )
+    );
     assert_eq!(head.content_type(), Some("application/json"));
     assert_eq!(head.content_length(), claim["size"].as_i64());
     let metadata = head.metadata().unwrap();
@@ -71,7 +94,14 @@ async fn stored_objects_carry_checksum_content_type_and_metadata() {
     assert_eq!(metadata["value-encoding"], "json");
 
     let dead = &events[2]["claimCheck"];
-    let head = server.client().head_object().bucket(&bucket).key(dead["key"].as_str().unwrap()).send().await.unwrap();
+    let head = server
+        .client()
+        .head_object()
+        .bucket(&bucket)
+        .key(dead["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.metadata().unwrap()["error-code"], "invalid-base64");
     assert_eq!(head.metadata().unwrap()["kind"], "dead-letter");
 }
@@ -88,14 +118,28 @@ async fn rerunning_a_batch_returns_the_same_bytes_and_writes_nothing_new() {
     let modified = |key: String| {
         let client = server.client();
         let bucket = bucket.clone();
-        async move { client.head_object().bucket(bucket).key(key).send().await.unwrap().last_modified().cloned() }
+        async move {
+            client
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap()
+                .last_modified()
+                .cloned()
+        }
     };
     let before = modified(keys[0].clone()).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let second = e.enrich(&input, None).await.unwrap();
     assert_eq!(first.body, second.body, "byte-identical output");
     assert_eq!(keys, server.keys(&bucket).await, "no new objects");
-    assert_eq!(before, modified(keys[0].clone()).await, "existing objects are not rewritten");
+    assert_eq!(
+        before,
+        modified(keys[0].clone()).await,
+        "existing objects are not rewritten"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -112,7 +156,10 @@ async fn the_server_rejects_a_wrong_checksum() {
     };
     let err = store.put(object).await.unwrap_err();
     let message = err.to_string();
-    assert!(message.contains(&bucket) && message.contains("00000000000000000001-bad"), "{message}");
+    assert!(
+        message.contains(&bucket) && message.contains("00000000000000000001-bad"),
+        "{message}"
+    );
     assert!(server.keys(&bucket).await.is_empty(), "nothing stored");
 }
 
@@ -122,10 +169,19 @@ async fn a_stopped_server_fails_the_invocation_naming_bucket_and_key() {
     let bucket = server.bucket("stopped").await;
     let e = enricher(&server, &bucket, Settings::default());
     server.stop();
-    let err = e.enrich(&read("events/large-payload.json"), None).await.unwrap_err();
+    let err = e
+        .enrich(&read("events/large-payload.json"), None)
+        .await
+        .unwrap_err();
     let message = err.to_string();
-    assert!(matches!(err, EnrichError::Store(StoreError::S3 { .. })), "{message}");
-    assert!(message.contains(&format!("s3://{bucket}/claim-check/")), "{message}");
+    assert!(
+        matches!(err, EnrichError::Store(StoreError::S3 { .. })),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("s3://{bucket}/claim-check/")),
+        "{message}"
+    );
     assert_eq!(err.error_type(), "StoreError");
 }
 
@@ -133,9 +189,15 @@ async fn a_stopped_server_fails_the_invocation_naming_bucket_and_key() {
 async fn a_missing_bucket_fails_with_the_servers_reason() {
     let server = SeaweedFs::start();
     let e = enricher(&server, "no-such-bucket-here", Settings::default());
-    let err = e.enrich(&read("events/large-payload.json"), None).await.unwrap_err();
+    let err = e
+        .enrich(&read("events/large-payload.json"), None)
+        .await
+        .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("no-such-bucket-here") && message.contains("NoSuchBucket"), "{message}");
+    assert!(
+        message.contains("no-such-bucket-here") && message.contains("NoSuchBucket"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,8 +207,14 @@ async fn wrong_credentials_are_refused() {
     let client = common::client_for(&server.endpoint, "test", "wrong-secret");
     let store = S3Store::new(client, &bucket, Sse::BucketDefault, None);
     let e = Enricher::new(Settings::default(), Arc::new(store));
-    let err = e.enrich(&read("events/large-payload.json"), None).await.unwrap_err();
+    let err = e
+        .enrich(&read("events/large-payload.json"), None)
+        .await
+        .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains(&bucket) && !message.contains("wrong-secret"), "{message}");
+    assert!(
+        message.contains(&bucket) && !message.contains("wrong-secret"),
+        "{message}"
+    );
     assert!(server.keys(&bucket).await.is_empty());
 }

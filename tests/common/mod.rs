@@ -81,7 +81,9 @@ impl SeaweedFs {
             if let Some(server) = Self::try_start() {
                 return server;
             }
-            eprintln!("SeaweedFS did not become ready (attempt {attempt}); retrying on other ports");
+            eprintln!(
+                "SeaweedFS did not become ready (attempt {attempt}); retrying on other ports"
+            );
         }
         panic!("SeaweedFS did not start");
     }
@@ -89,7 +91,8 @@ impl SeaweedFs {
     fn try_start() -> Option<SeaweedFs> {
         let dir = tempfile::tempdir().unwrap();
         let mut taken = Vec::new();
-        let [s3, master, volume, filer, admin] = std::array::from_fn(|_| free_port_pair(&mut taken));
+        let [s3, master, volume, filer, admin] =
+            std::array::from_fn(|_| free_port_pair(&mut taken));
         let log = std::fs::File::create(dir.path().join("weed.log")).unwrap();
         let child = Command::new(weed_binary())
             .arg("mini")
@@ -182,14 +185,24 @@ impl SeaweedFs {
         static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("{hint}-{n}-{}", std::process::id());
-        self.client().create_bucket().bucket(&name).send().await.expect("create bucket");
+        self.client()
+            .create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .expect("create bucket");
         name
     }
 
     /// Every key in `bucket`.
     pub async fn keys(&self, bucket: &str) -> Vec<String> {
         let mut keys = Vec::new();
-        let mut pages = self.client().list_objects_v2().bucket(bucket).into_paginator().send();
+        let mut pages = self
+            .client()
+            .list_objects_v2()
+            .bucket(bucket)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             for object in page.expect("list objects").contents() {
                 keys.push(object.key().unwrap().to_string());
@@ -201,7 +214,14 @@ impl SeaweedFs {
 
     /// The bytes of an object.
     pub async fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
-        let out = self.client().get_object().bucket(bucket).key(key).send().await.expect("get object");
+        let out = self
+            .client()
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("get object");
         out.body.collect().await.unwrap().into_bytes().to_vec()
     }
 }
@@ -218,7 +238,9 @@ pub fn client_for(endpoint: &str, access: &str, secret: &str) -> aws_sdk_s3::Cli
         .region(aws_sdk_s3::config::Region::new(REGION))
         .endpoint_url(endpoint)
         .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(access, secret, None, None, "test"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            access, secret, None, None, "test",
+        ))
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }
@@ -301,9 +323,14 @@ where
             Form::Inline | Form::ClaimCheck => {
                 assert_eq!(event["topic"], record["topic"]);
                 assert_eq!(event["offset"], record["offset"]);
-                let partition = record["partition"].as_i64().or_else(|| record["partition"].as_str()?.parse().ok());
+                let partition = record["partition"]
+                    .as_i64()
+                    .or_else(|| record["partition"].as_str()?.parse().ok());
                 assert_eq!(event["partition"].as_i64(), partition);
-                let expected = record.get("value").and_then(Value::as_str).map(|v| b64(v).unwrap());
+                let expected = record
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .map(|v| b64(v).unwrap());
                 let actual = if form == Form::Inline {
                     inline_bytes(&event["value"], &event["valueEncoding"])
                 } else {
@@ -311,17 +338,30 @@ where
                     let bytes = fetch(claim["key"].as_str().unwrap().to_string()).await;
                     assert_eq!(claim["sha256"].as_str().unwrap(), sha256_hex(&bytes));
                     assert_eq!(claim["size"].as_u64().unwrap(), bytes.len() as u64);
-                    assert_eq!(event["dataref"], format!("arn:aws:s3:::{}/{}", claim["bucket"].as_str().unwrap(), claim["key"].as_str().unwrap()));
+                    assert_eq!(
+                        event["dataref"],
+                        format!(
+                            "arn:aws:s3:::{}/{}",
+                            claim["bucket"].as_str().unwrap(),
+                            claim["key"].as_str().unwrap()
+                        )
+                    );
                     Some(bytes)
                 };
                 match (&expected, &event["valueEncoding"]) {
                     // JSON is compared as JSON: the event embeds it verbatim, a parse reorders nothing.
                     (Some(exp), Value::String(e)) if e == "json" => {
-                        assert_eq!(serde_json::from_slice::<Value>(exp).unwrap(), event["value"]);
+                        assert_eq!(
+                            serde_json::from_slice::<Value>(exp).unwrap(),
+                            event["value"]
+                        );
                     }
                     _ => assert_eq!(actual, expected, "value bytes of {}", record["offset"]),
                 }
-                let key = record.get("key").and_then(Value::as_str).map(|k| b64(k).unwrap());
+                let key = record
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .map(|k| b64(k).unwrap());
                 match (&key, &event["keyEncoding"]) {
                     (Some(exp), Value::String(e)) if e == "json" => {
                         assert_eq!(serde_json::from_slice::<Value>(exp).unwrap(), event["key"]);
@@ -332,13 +372,22 @@ where
             Form::DeadLetter => {
                 let claim = &event["claimCheck"];
                 let bytes = fetch(claim["key"].as_str().unwrap().to_string()).await;
-                assert_eq!(bytes, raw_record.get().as_bytes(), "dead letter holds the raw record");
+                assert_eq!(
+                    bytes,
+                    raw_record.get().as_bytes(),
+                    "dead letter holds the raw record"
+                );
                 assert_eq!(claim["sha256"].as_str().unwrap(), sha256_hex(&bytes));
-                assert!(event["error"]["code"].is_string() && event["error"]["message"].is_string());
+                assert!(
+                    event["error"]["code"].is_string() && event["error"]["message"].is_string()
+                );
             }
         }
     }
-    assert!(total <= max_batch, "batch of {total} bytes over {max_batch}");
+    assert!(
+        total <= max_batch,
+        "batch of {total} bytes over {max_batch}"
+    );
     forms
 }
 
