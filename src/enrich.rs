@@ -60,6 +60,9 @@ pub enum EnrichError {
         /// The limit in force.
         limit: usize,
     },
+    /// A bug: the function broke one of its own invariants.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     /// The uploads did not finish before the Lambda deadline minus the configured margin.
     #[error(
         "gave up on {pending} upload(s) to bucket {bucket} {margin_ms} ms before the Lambda deadline (CLAIM_CHECK_DEADLINE_MARGIN_MS); the store is too slow or unreachable"
@@ -83,6 +86,7 @@ impl EnrichError {
             EnrichError::Store(_) => "StoreError",
             EnrichError::BatchLimit { .. } => "BatchLimitExceeded",
             EnrichError::Deadline { .. } => "DeadlineExceeded",
+            EnrichError::Internal(_) => "InternalError",
         }
     }
 }
@@ -554,8 +558,14 @@ fn coordinate_metadata(c: &Coordinates) -> BTreeMap<&'static str, String> {
 }
 
 /// A Lambda context deadline (epoch milliseconds) as an [`Instant`]; a deadline already past
-/// is now. `None` only if the system clock is before 1970.
+/// is now. `None` when the value cannot be an epoch time: some local emulators send the
+/// timeout itself (e.g. `600000`) instead of a point in time.
 pub fn deadline_from_epoch_millis(deadline_epoch_ms: u64) -> Option<Instant> {
+    // 2001-09-09: no real deadline is earlier.
+    const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
+    if deadline_epoch_ms < PLAUSIBLE_EPOCH_MS {
+        return None;
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;

@@ -8,8 +8,15 @@ use serde_json::value::RawValue;
 use crate::enrich::{EnrichError, Enricher, deadline_from_epoch_millis};
 
 /// The error reported to the Lambda service: a stable type and a message that names the cause.
-#[derive(Debug)]
 pub struct HandlerError(pub EnrichError);
+
+// The runtime logs handler errors with `Debug`: keep that to the message, which names causes,
+// buckets and keys but never payload content.
+impl std::fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0.error_type(), self.0)
+    }
+}
 
 impl From<HandlerError> for Diagnostic {
     fn from(err: HandlerError) -> Diagnostic {
@@ -56,8 +63,8 @@ pub async fn handle(
                 );
             }
             // The body was written as JSON by this crate; this check costs one fast pass.
-            let body = String::from_utf8(enriched.body).map_err(|_| unreachable_utf8())?;
-            RawValue::from_string(body).map_err(|_| unreachable_utf8())
+            let body = String::from_utf8(enriched.body).map_err(|_| internal_error())?;
+            RawValue::from_string(body).map_err(|_| internal_error())
         }
         Err(err) => {
             tracing::error!(
@@ -72,12 +79,35 @@ pub async fn handle(
     }
 }
 
-fn unreachable_utf8() -> HandlerError {
-    HandlerError(EnrichError::MalformedRequest(
-        crate::record::RequestError::NotAnArray(serde::de::Error::custom(
-            "internal error: the response is not valid JSON",
-        )),
+fn internal_error() -> HandlerError {
+    HandlerError(EnrichError::Internal(
+        "the response is not valid JSON; please report this as a bug",
     ))
+}
+
+/// Reports a failed cold start to the Runtime API (`/runtime/init/error`), so the Lambda
+/// service answers invocations with `Runtime.InitError` and this message instead of a bare
+/// exit code. Logs, but otherwise ignores, a failure to report.
+pub async fn report_init_error(message: &str) {
+    let body = serde_json::json!({ "errorType": "InvalidConfiguration", "errorMessage": message });
+    let request = lambda_runtime_api_client::build_request()
+        .method(http::Method::POST)
+        .uri("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", "Runtime.InitError")
+        .body(lambda_runtime_api_client::body::Body::from(
+            body.to_string(),
+        ));
+    let sent = match (
+        lambda_runtime_api_client::Client::builder().build(),
+        request,
+    ) {
+        (Ok(client), Ok(request)) => client.call(request).await.map(|_| ()),
+        (Err(err), _) => Err(err.into()),
+        (_, Err(err)) => Err(err.into()),
+    };
+    if let Err(err) = sent {
+        tracing::error!(error = %err, "could not report the init error to the Runtime API");
+    }
 }
 
 /// JSON logs for CloudWatch, filtered by `RUST_LOG` (default `info`).
@@ -86,6 +116,7 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
+        .flatten_event(true)
         .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(false)

@@ -24,14 +24,27 @@ pub const MAX_TOPIC_LEN: usize = 249;
 const MAX_TIMESTAMP_TYPE_LEN: usize = 64;
 
 /// The request is not a JSON array of objects. This fails the invocation: no record can be
-/// trusted to be where it seems to be.
+/// trusted to be where it seems to be. Messages never quote the request's content.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-    /// The body is not JSON, or not an array.
+    /// The body is not valid JSON.
     #[error(
-        "malformed request: expected a JSON array of Kafka records as EventBridge Pipes sends them: {0}"
+        "malformed request: the body is not valid JSON (error at line {line}, column {column}); EventBridge Pipes sends a JSON array of Kafka records"
     )]
-    NotAnArray(#[source] serde_json::Error),
+    NotJson {
+        /// Line of the first error (1-based).
+        line: usize,
+        /// Column of the first error (1-based).
+        column: usize,
+    },
+    /// The body is JSON, but not an array.
+    #[error(
+        "malformed request: the body is {found}, but EventBridge Pipes sends a JSON array of Kafka records"
+    )]
+    NotAnArray {
+        /// What was found instead (`an object`, `a string`, ...).
+        found: &'static str,
+    },
     /// An element of the array is not a JSON object.
     #[error(
         "malformed request: element {index} of the array is {found}, but every element must be a Kafka record object"
@@ -49,19 +62,46 @@ pub enum RequestError {
 /// # Errors
 /// [`RequestError`] when the body is not a JSON array whose elements are all objects.
 pub fn split_request(body: &[u8]) -> Result<Vec<&RawValue>, RequestError> {
-    let records: Vec<&RawValue> = serde_json::from_slice(body).map_err(RequestError::NotAnArray)?;
+    let records: Vec<&RawValue> = match serde_json::from_slice(body) {
+        Ok(records) => records,
+        Err(err) if err.is_data() => {
+            let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+            return Err(RequestError::NotAnArray {
+                found: json_kind(first),
+            });
+        }
+        Err(err) => {
+            return Err(RequestError::NotJson {
+                line: err.line(),
+                column: err.column(),
+            });
+        }
+    };
     for (index, raw) in records.iter().enumerate() {
-        let found = match raw.get().as_bytes().first() {
-            Some(b'{') => continue,
-            Some(b'[') => "an array",
-            Some(b'"') => "a string",
-            Some(b'n') => "null",
-            Some(b't' | b'f') => "a boolean",
-            _ => "a number",
-        };
-        return Err(RequestError::NotAnObject { index, found });
+        match raw.get().as_bytes().first() {
+            Some(b'{') => {}
+            first => {
+                return Err(RequestError::NotAnObject {
+                    index,
+                    found: json_kind(first.copied()),
+                });
+            }
+        }
     }
     Ok(records)
+}
+
+/// What kind of JSON value starts with `first`.
+fn json_kind(first: Option<u8>) -> &'static str {
+    match first {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(_) => "a number",
+        None => "empty",
+    }
 }
 
 /// Why a record cannot be processed, with a stable code for events, metrics and alarms.
@@ -653,13 +693,22 @@ mod tests {
     #[test]
     fn requests_must_be_arrays_of_objects() {
         assert!(matches!(
-            split_request(b"{}"),
-            Err(RequestError::NotAnArray(_))
+            split_request(b" {}"),
+            Err(RequestError::NotAnArray { found: "an object" })
         ));
         assert!(matches!(
             split_request(b"not json"),
-            Err(RequestError::NotAnArray(_))
+            Err(RequestError::NotJson { line: 1, .. })
         ));
+        assert!(matches!(
+            split_request(b""),
+            Err(RequestError::NotJson { .. })
+        ));
+        let quoted = split_request(b"\"SECRET\"").unwrap_err().to_string();
+        assert!(
+            quoted.contains("a string") && !quoted.contains("SECRET"),
+            "{quoted}"
+        );
         assert!(matches!(
             split_request(b"[{}, 5]"),
             Err(RequestError::NotAnObject {

@@ -100,8 +100,8 @@ fn pretty_and_compact_output_hold_the_same_events() {
 fn malformed_requests_exit_non_zero_with_a_message_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     for (body, expected) in [
-        ("{\"topic\":\"t\"}", "expected a JSON array"),
-        ("not json", "expected a JSON array"),
+        ("{\"topic\":\"t\"}", "the body is an object"),
+        ("not json", "not valid JSON"),
         (
             "[{\"topic\":\"t\"}, 42]",
             "element 1 of the array is a number",

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kafka_claim_check::lambda::{handle, init_logging};
+use kafka_claim_check::lambda::{handle, init_logging, report_init_error};
 use kafka_claim_check::store::{S3Store, s3_client_from_env};
 use kafka_claim_check::{Enricher, Settings};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -13,13 +13,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
     let settings = match Settings::from_env() {
         Ok(s) => s,
-        Err(err) => return Err(init_failed(err.to_string())),
+        Err(err) => return Err(init_failed(err.to_string()).await),
     };
     let Some(bucket) = settings.bucket.clone() else {
-        return Err(init_failed(
-            "CLAIM_CHECK_BUCKET is not set: the function needs the name of the claim-check bucket"
-                .into(),
-        ));
+        let message =
+            "CLAIM_CHECK_BUCKET is not set: the function needs the name of the claim-check bucket";
+        return Err(init_failed(message.into()).await);
     };
     let store = S3Store::new(
         s3_client_from_env().await,
@@ -35,7 +34,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-fn init_failed(message: String) -> lambda_runtime::Error {
+async fn init_failed(message: String) -> lambda_runtime::Error {
     tracing::error!(error = %message, "invalid configuration; the function cannot start");
+    report_init_error(&message).await;
     message.into()
 }

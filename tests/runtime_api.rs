@@ -1,0 +1,313 @@
+//! The Lambda binary as Lambda runs it: under a Runtime API (`cargo lambda watch`), with its
+//! settings pointing at a real S3-compatible server.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{SeaweedFs, check_batch, event_files};
+use kafka_claim_check::Settings;
+use serde_json::Value;
+
+const FUNCTION: &str = "kafka-claim-check";
+
+fn cargo_lambda() -> PathBuf {
+    let path = common::repo().join(".venv/bin/cargo-lambda");
+    assert!(
+        path.exists(),
+        "cargo-lambda not found: run ./scripts/test (it installs it into .venv)"
+    );
+    path
+}
+
+/// `cargo lambda watch` serving the function on a free loopback port; stopped when dropped.
+struct Watch {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Watch {
+    fn start(env: &[(&str, String)]) -> Watch {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("watch.log");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = Command::new(cargo_lambda());
+        command
+            .args([
+                "lambda",
+                "watch",
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+            ])
+            .current_dir(common::repo())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("watch.err")).unwrap());
+        for (name, _) in
+            std::env::vars().filter(|(n, _)| n.starts_with("CLAIM_CHECK_") || n.starts_with("AWS_"))
+        {
+            command.env_remove(name);
+        }
+        command.env("RUST_LOG", "info");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        // Its own process group, so that stopping it also stops `cargo run` and the function.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().expect("start cargo lambda watch");
+        let watch = Watch {
+            child,
+            port,
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not listen: {}",
+                watch.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        watch
+    }
+
+    /// Everything the function and the emulator printed so far.
+    fn output(&self) -> String {
+        let err = self.log.with_file_name("watch.err");
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
+            std::fs::read_to_string(err).unwrap_or_default()
+        )
+    }
+
+    /// POSTs `body` to the Lambda Invoke API; returns the status and the response body.
+    fn invoke(&self, body: &[u8]) -> (u16, Vec<u8>) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(180)))
+            .unwrap();
+        let head = format!(
+            "POST /2015-03-31/functions/{FUNCTION}/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("HTTP response");
+        let head = String::from_utf8_lossy(&response[..split]).to_string();
+        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let mut body = response[split + 4..].to_vec();
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body);
+        }
+        (status, body)
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 4 + size..];
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn function_env(server: &SeaweedFs, bucket: &str) -> Vec<(&'static str, String)> {
+    let mut env = server.aws_env();
+    env.push(("CLAIM_CHECK_BUCKET", bucket.to_string()));
+    env
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_sample_batch_through_the_runtime_api() {
+    let server = SeaweedFs::start();
+    let bucket = server.bucket("runtime").await;
+    let watch = Watch::start(&function_env(&server, &bucket));
+    let s = Settings::default();
+    for file in event_files() {
+        let input = std::fs::read(&file).unwrap();
+        let (status, body) = watch.invoke(&input);
+        assert_eq!(
+            status,
+            200,
+            "{}: {}\n{}",
+            file.display(),
+            String::from_utf8_lossy(&body),
+            watch.output()
+        );
+        check_batch(
+            &input,
+            &body,
+            s.max_event_bytes,
+            s.envelope_reserve_bytes,
+            s.max_batch_bytes,
+            |key| {
+                let server = &server;
+                let bucket = bucket.clone();
+                async move { server.get(&bucket, &key).await }
+            },
+        )
+        .await;
+    }
+    // One JSON summary line per invocation, in the function's log.
+    let output = watch.output();
+    let summaries = output
+        .lines()
+        .filter(|l| l.contains("\"batch enriched\""))
+        .count();
+    assert_eq!(summaries, event_files().len(), "{output}");
+    let line = output
+        .lines()
+        .find(|l| l.contains("\"batch enriched\""))
+        .unwrap();
+    let summary: Value = serde_json::from_str(line).expect("JSON log line");
+    assert!(
+        summary["records"].is_u64() && summary["duration_ms"].is_u64(),
+        "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cargo_lambda_invoke_returns_the_events() {
+    let server = SeaweedFs::start();
+    let bucket = server.bucket("invoke").await;
+    let watch = Watch::start(&function_env(&server, &bucket));
+    let file = common::repo().join("events/large-payload.json");
+    let out = Command::new(cargo_lambda())
+        .args([
+            "lambda",
+            "invoke",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &watch.port.to_string(),
+            FUNCTION,
+            "--output-format",
+            "json",
+            "--data-file",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(events.len(), 3);
+    let claim = &events[1]["claimCheck"];
+    let stored = server.get(&bucket, claim["key"].as_str().unwrap()).await;
+    assert_eq!(
+        common::sha256_hex(&stored),
+        claim["sha256"].as_str().unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_request_is_an_error_the_lambda_service_reports() {
+    let server = SeaweedFs::start();
+    let bucket = server.bucket("malformed").await;
+    let watch = Watch::start(&function_env(&server, &bucket));
+    let (status, body) = watch.invoke(b"{\"records\":{}}");
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert_ne!(status, 200, "{error}");
+    assert_eq!(error["errorType"], "MalformedRequest");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("the body is an object"),
+        "{error}"
+    );
+    // The function is still alive and serves the next batch.
+    let (status, _) = watch.invoke(&common::read("events/msk.json"));
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_failure_fails_the_invocation_naming_bucket_and_key() {
+    let mut server = SeaweedFs::start();
+    let bucket = server.bucket("down").await;
+    let watch = Watch::start(&function_env(&server, &bucket));
+    server.stop();
+    let (status, body) = watch.invoke(&common::read("events/large-payload.json"));
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert_ne!(status, 200, "{error}");
+    assert_eq!(error["errorType"], "StoreError");
+    let message = error["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("s3://{bucket}/claim-check/")),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_bad_setting_stops_the_function_at_init_with_the_variable_named() {
+    for (env, expected) in [
+        (
+            vec![
+                ("CLAIM_CHECK_BUCKET", "claims".to_string()),
+                ("CLAIM_CHECK_MAX_EVENT_BYTES", "lots".to_string()),
+            ],
+            "CLAIM_CHECK_MAX_EVENT_BYTES",
+        ),
+        (
+            vec![("AWS_REGION", "us-east-1".to_string())],
+            "CLAIM_CHECK_BUCKET is not set",
+        ),
+    ] {
+        let watch = Watch::start(&env);
+        let (_, body) = watch.invoke(&common::read("events/msk.json"));
+        let error: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&body)));
+        assert_eq!(error["errorType"], "InvalidConfiguration", "{error}");
+        assert!(
+            error["errorMessage"].as_str().unwrap().contains(expected),
+            "{error}"
+        );
+        assert!(
+            watch.output().contains(expected),
+            "the message is also in the function's log"
+        );
+    }
+}
