@@ -19,6 +19,7 @@
 //! - [`keys`]: object keys.
 //! - [`json`]: JSON text helpers.
 //! - [`enrich`]: the pipeline.
+//! - [`resolve`]: the consumer side: events back into verified payloads.
 //! - [`store`]: the [`store::PayloadStore`] trait, with S3, local-directory and in-memory stores.
 //! - [`lambda`]: the Lambda handler and logging setup.
 
@@ -30,6 +31,7 @@ pub mod json;
 pub mod keys;
 pub mod lambda;
 pub mod record;
+pub mod resolve;
 pub mod store;
 
 pub use config::Settings;

@@ -176,3 +176,68 @@ async fn invoke_with_a_bucket_uses_s3() {
         "the claim check and the dead letter"
     );
 }
+
+#[test]
+fn resolve_turns_local_events_back_into_the_original_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let input = common::repo().join("events/binary.json");
+    let out = claim_check(
+        &[
+            "invoke",
+            "--compact",
+            "--always",
+            "--store-dir",
+            store.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success());
+    let events = dir.path().join("events.json");
+    std::fs::write(&events, &out.stdout).unwrap();
+    let payloads = dir.path().join("payloads");
+    let out = claim_check(
+        &[
+            "resolve",
+            "--store-dir",
+            store.to_str().unwrap(),
+            "--output-dir",
+            payloads.to_str().unwrap(),
+            events.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: Vec<Value> = serde_json::from_slice(&std::fs::read(&input).unwrap()).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&payloads)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), records.len());
+    for (file, record) in files.iter().zip(&records) {
+        assert_eq!(
+            std::fs::read(file).unwrap(),
+            common::b64(record["value"].as_str().unwrap()).unwrap(),
+            "{}",
+            file.display()
+        );
+    }
+    // Several events need a directory or --json; the bytes of several payloads are never concatenated.
+    let out = claim_check(
+        &[
+            "resolve",
+            "--store-dir",
+            store.to_str().unwrap(),
+            events.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+}

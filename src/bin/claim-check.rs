@@ -8,7 +8,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use kafka_claim_check::config::OffloadMode;
-use kafka_claim_check::store::{DirStore, PayloadStore, S3Store, causes, s3_client_from_env};
+use kafka_claim_check::encoding::{Encoding, classify};
+use kafka_claim_check::resolve::{Allowlist, Form, ResolveError, Resolved, Resolver};
+use kafka_claim_check::store::{
+    DirStore, LOCAL_BUCKET, PayloadStore, S3Store, causes, s3_client_from_env,
+};
 use kafka_claim_check::{Enricher, Settings};
 
 /// Claim-check enrichment for EventBridge Pipes with Kafka sources, run locally.
@@ -54,6 +58,35 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Turn events back into payloads: inline values, claim checks (fetched and verified against
+    /// their size and SHA-256) and dead letters (the raw record).
+    ///
+    /// FILE holds one event (a `detail` object or a whole EventBridge event) or a JSON array of
+    /// them. Claim checks are read from S3 when buckets are allowed (--allow or
+    /// CLAIM_CHECK_ALLOWED_BUCKETS), else from the local store (--store-dir).
+    ///
+    /// Exit status: 0 resolved; 3 bucket not allowed; 4 object missing; 5 size or checksum
+    /// mismatch; 6 not a claim-check event; 1 any other error.
+    Resolve {
+        /// The event file, or - for standard input.
+        file: PathBuf,
+        /// Buckets (or bucket/key-prefix) that may be read; repeatable. Default:
+        /// CLAIM_CHECK_ALLOWED_BUCKETS (comma-separated), else CLAIM_CHECK_BUCKET.
+        #[arg(long = "allow", value_name = "BUCKET[/PREFIX]")]
+        allow: Vec<String>,
+        /// Directory of the local store, used when no bucket is allowed.
+        #[arg(long, default_value = "claim-check-store")]
+        store_dir: PathBuf,
+        /// Print a JSON description of each event with its decoded value, instead of the bytes.
+        #[arg(long, conflicts_with_all = ["output", "output_dir"])]
+        json: bool,
+        /// Write the payload bytes of a single event to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Write one file per event into this directory (TOPIC-PARTITION-OFFSET.EXT).
+        #[arg(long, conflicts_with = "output")]
+        output_dir: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -62,7 +95,16 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("claim-check: {}", causes(err.as_ref()));
-            ExitCode::FAILURE
+            let code = match err.downcast_ref::<ResolveError>() {
+                Some(ResolveError::BucketNotAllowed { .. }) => 3,
+                Some(ResolveError::ObjectMissing { .. }) => 4,
+                Some(ResolveError::SizeMismatch { .. } | ResolveError::ChecksumMismatch { .. }) => {
+                    5
+                }
+                Some(ResolveError::NotAClaimCheck(_)) => 6,
+                _ => 1,
+            };
+            ExitCode::from(code)
         }
     }
 }
@@ -126,7 +168,174 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Resolve {
+            file,
+            allow,
+            store_dir,
+            json,
+            output,
+            output_dir,
+        } => {
+            let mut entries = allow;
+            if entries.is_empty() {
+                let from_env = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+                if let Some(list) = from_env("CLAIM_CHECK_ALLOWED_BUCKETS") {
+                    entries = list.split(',').map(str::to_string).collect();
+                } else if let Some(bucket) = from_env("CLAIM_CHECK_BUCKET") {
+                    entries = vec![bucket];
+                }
+            }
+            let (store, allowlist): (Arc<dyn PayloadStore>, Allowlist) = if entries.is_empty() {
+                let store = DirStore::open(&store_dir)?;
+                (Arc::new(store), Allowlist::new([LOCAL_BUCKET]))
+            } else {
+                let settings = Settings::from_env()?;
+                let store = S3Store::new(
+                    s3_client_from_env().await,
+                    entries[0].split('/').next().unwrap_or_default(),
+                    settings.sse,
+                    settings.expected_bucket_owner,
+                );
+                (Arc::new(store), Allowlist::new(&entries))
+            };
+            let input =
+                String::from_utf8(read_input(&file)?).context("the events are not UTF-8 text")?;
+            let resolver = Resolver::new(store, allowlist);
+            let resolved = resolver.resolve_all(&input).await.map_err(|(index, err)| {
+                anyhow::Error::new(err).context(format!("event {index}"))
+            })?;
+            write_resolved(&resolved, json, output, output_dir)
+        }
     }
+}
+
+fn write_resolved(
+    resolved: &[Resolved],
+    json: bool,
+    output: Option<PathBuf>,
+    output_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    if json {
+        let described: Vec<Vec<u8>> = resolved.iter().map(describe).collect();
+        let mut out = Vec::new();
+        if described.len() == 1 {
+            out.extend_from_slice(&described[0]);
+        } else {
+            out.push(b'[');
+            out.extend_from_slice(&described.join(&b","[..]));
+            out.push(b']');
+        }
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&kafka_claim_check::json::pretty(&out))?;
+        stdout.write_all(b"\n")?;
+        return Ok(());
+    }
+    if let Some(dir) = output_dir {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("could not create {}", dir.display()))?;
+        for (i, r) in resolved.iter().enumerate() {
+            let c = &r.coordinates;
+            let extension = match (r.form, r.encoding) {
+                (Form::DeadLetter, _) | (_, Some(Encoding::Json)) => "json",
+                (_, Some(Encoding::Text)) => "txt",
+                _ => "bin",
+            };
+            let name = format!(
+                "{i:04}-{}-{}-{}.{extension}",
+                c.topic
+                    .as_deref()
+                    .filter(|t| kafka_claim_check::record::is_legal_topic(t))
+                    .unwrap_or("unknown"),
+                c.partition.map_or("unknown".into(), |p| p.to_string()),
+                c.offset.map_or("unknown".into(), |o| o.to_string()),
+            );
+            let path = dir.join(name);
+            std::fs::write(&path, r.bytes.as_deref().unwrap_or_default())
+                .with_context(|| format!("could not write {}", path.display()))?;
+        }
+        eprintln!("{} payload(s) written to {}", resolved.len(), dir.display());
+        return Ok(());
+    }
+    let [one] = resolved else {
+        anyhow::bail!(
+            "{} events resolved: use --output-dir DIR for one file each, or --json",
+            resolved.len()
+        );
+    };
+    let Some(bytes) = one.bytes.as_deref() else {
+        anyhow::bail!("the event is a tombstone: its value is null (use --json to see it)");
+    };
+    match output {
+        Some(path) => std::fs::write(&path, bytes)
+            .with_context(|| format!("could not write {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(bytes)?;
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// One resolved event as JSON, with the value shown as the event would show it.
+fn describe(r: &Resolved) -> Vec<u8> {
+    use kafka_claim_check::encoding::{write_encoded, write_json_str};
+    let mut out = Vec::new();
+    out.extend_from_slice(b"{\"form\":");
+    write_json_str(&mut out, r.form.as_str());
+    let c = &r.coordinates;
+    let number = |n: Option<i64>| n.map_or("null".to_string(), |n| n.to_string());
+    out.extend_from_slice(b",\"topic\":");
+    match &c.topic {
+        Some(t) => write_json_str(&mut out, t),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(
+        format!(
+            ",\"partition\":{},\"offset\":{}",
+            number(c.partition.map(i64::from)),
+            number(c.offset)
+        )
+        .as_bytes(),
+    );
+    if let Some(code) = &r.error_code {
+        out.extend_from_slice(b",\"errorCode\":");
+        write_json_str(&mut out, code);
+    }
+    out.extend_from_slice(b",\"verified\":");
+    out.extend_from_slice(if r.verified { b"true" } else { b"false" });
+    if let Some(claim) = &r.claim_check {
+        out.extend_from_slice(b",\"uri\":");
+        write_json_str(&mut out, &claim.uri);
+        out.extend_from_slice(b",\"sha256\":");
+        write_json_str(&mut out, &claim.sha256);
+    }
+    out.extend_from_slice(
+        format!(
+            ",\"size\":{}",
+            number(r.bytes.as_ref().map(|b| b.len() as i64))
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(b",\"contentType\":");
+    match &r.content_type {
+        Some(t) => write_json_str(&mut out, t),
+        None => out.extend_from_slice(b"null"),
+    }
+    // Bytes are shown as this function would show them inline, whatever the event claimed.
+    let shown = r.bytes.as_deref().map(|b| (b, classify(b)));
+    out.extend_from_slice(b",\"valueEncoding\":");
+    match shown {
+        Some((_, e)) => write_json_str(&mut out, e.as_str()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"value\":");
+    match shown {
+        Some((bytes, encoding)) => write_encoded(&mut out, bytes, encoding),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+    out
 }
 
 fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {

@@ -14,7 +14,7 @@ mod dir;
 mod memory;
 mod s3;
 
-pub use dir::DirStore;
+pub use dir::{DirStore, LOCAL_BUCKET};
 pub use memory::MemoryStore;
 pub use s3::{S3Store, s3_client_from_env};
 
