@@ -12,6 +12,24 @@
 //!
 //! The event's sender controls the pointer, so a bucket (and optionally key prefix) allowlist is
 //! checked before any request is made.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use kafka_claim_check::config::Sse;
+//! use kafka_claim_check::resolve::{Allowlist, ResolveError, Resolver};
+//! use kafka_claim_check::store::{S3Store, s3_client_from_env};
+//!
+//! # async fn consume(event: &str) -> Result<(), ResolveError> {
+//! let client = s3_client_from_env().await; // once, at cold start
+//! let store = S3Store::new(client, "my-claims", Sse::BucketDefault, None);
+//! let resolver = Resolver::new(Arc::new(store), Allowlist::new(["my-claims/claim-check/"]));
+//! let resolved = resolver.resolve(event).await?;
+//! if let Some(bytes) = resolved.bytes {
+//!     println!("{} bytes from {:?}", bytes.len(), resolved.coordinates.topic);
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
