@@ -85,6 +85,9 @@ fn internal_error() -> HandlerError {
     ))
 }
 
+/// `lambda_runtime` logs every raw event at TRACE level from this target.
+const NO_RAW_EVENTS: &str = "lambda_runtime::layers::api_response=debug";
+
 /// Reports a failed cold start to the Runtime API (`/runtime/init/error`), so the Lambda
 /// service answers invocations with `Runtime.InitError` and this message instead of a bare
 /// exit code. Logs, but otherwise ignores, a failure to report.
@@ -110,10 +113,12 @@ pub async fn report_init_error(message: &str) {
     }
 }
 
-/// JSON logs for CloudWatch, filtered by `RUST_LOG` (default `info`).
+/// JSON logs for CloudWatch, filtered by `RUST_LOG` (default `info`). Whatever `RUST_LOG` says,
+/// the runtime's trace of the raw request stays off: it would put payloads in the logs.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .add_directive(NO_RAW_EVENTS.parse().expect("a valid directive"));
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

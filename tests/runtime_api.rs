@@ -311,3 +311,60 @@ fn a_bad_setting_stops_the_function_at_init_with_the_variable_named() {
         );
     }
 }
+
+/// A marker planted in keys, values and header values must never reach a log line, in success
+/// and in every failure path, even at the most verbose log level.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_payload_key_or_header_value_reaches_the_logs() {
+    use base64::Engine as _;
+    const MARKER: &str = "PLANTED-SECRET-7f3a";
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let record = |offset: i64, value: String| {
+        serde_json::json!({
+            "topic": "orders", "partition": "0", "offset": offset,
+            "key": b64(&format!("key-{MARKER}")),
+            "value": b64(&value),
+            "headers": [{ "h": format!("header-{MARKER}").into_bytes() }],
+        })
+    };
+    let small = record(1, format!("{{\"v\":\"{MARKER}\"}}"));
+    let large = record(2, format!("{{\"v\":\"{}\"}}", MARKER.repeat(20_000)));
+    let mut broken = record(3, MARKER.to_string());
+    broken["value"] = serde_json::json!(format!("{MARKER}!"));
+    let batch = serde_json::to_vec(&[small, large, broken]).unwrap();
+    let not_an_array = serde_json::to_vec(&serde_json::json!({ "value": MARKER })).unwrap();
+
+    let mut server = SeaweedFs::start();
+    let bucket = server.bucket("logs").await;
+    for level in ["trace", "info"] {
+        let mut env = function_env(&server, &bucket);
+        env.push(("RUST_LOG", level.to_string()));
+        let watch = Watch::start(&env);
+        assert_eq!(watch.invoke(&batch).0, 200, "{}", watch.output());
+        assert_ne!(watch.invoke(&not_an_array).0, 200);
+        assert_ne!(watch.invoke(MARKER.as_bytes()).0, 200);
+        let mut strict = env.clone();
+        strict.push(("CLAIM_CHECK_ON_INVALID_RECORD", "fail".to_string()));
+        let strict = Watch::start(&strict);
+        assert_ne!(strict.invoke(&batch).0, 200);
+        let output = format!("{}{}", watch.output(), strict.output());
+        assert!(output.contains("batch enriched") && output.contains("batch failed"), "{output}");
+        for planted in [MARKER.to_string(), b64(MARKER), b64(&format!("key-{MARKER}"))] {
+            let leaks: Vec<String> = output
+                .lines()
+                .filter(|l| l.contains(&planted))
+                .map(|l| l.chars().take(240).collect())
+                .take(5)
+                .collect();
+            assert!(leaks.is_empty(), "RUST_LOG={level}: {planted} in the logs:\n{}", leaks.join("\n"));
+        }
+    }
+    // A failing store (its error path logs too).
+    let env = function_env(&server, &bucket);
+    let watch = Watch::start(&env);
+    server.stop();
+    assert_ne!(watch.invoke(&batch).0, 200);
+    let output = watch.output();
+    assert!(output.contains("StoreError"), "{output}");
+    assert!(!output.contains(MARKER));
+}

@@ -16,7 +16,7 @@ mod s3;
 
 pub use dir::{DirStore, LOCAL_BUCKET};
 pub use memory::MemoryStore;
-pub use s3::{S3Store, s3_client_from_env};
+pub use s3::{ClientPolicy, S3Store, s3_client_from_env};
 
 /// One object to write.
 #[derive(Clone, Debug)]
@@ -48,7 +48,7 @@ pub struct FetchedObject {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// An S3 request failed after the SDK's retries.
-    #[error("S3 {operation} of s3://{bucket}/{key} failed: {}", causes(source.as_ref()))]
+    #[error("S3 {operation} of s3://{bucket}/{key} failed: {cause}")]
     S3 {
         /// `PutObject`, `GetObject`, ...
         operation: &'static str,
@@ -56,6 +56,8 @@ pub enum StoreError {
         bucket: String,
         /// Key.
         key: String,
+        /// The cause on one line: the S3 error code and message, or the transport failure.
+        cause: String,
         /// The SDK's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,

@@ -3,33 +3,72 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::RequestId as _;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
 use base64::Engine as _;
 
 use super::{FetchedObject, PayloadStore, StoreError, StoredObject};
 use crate::config::Sse;
 
+/// How the S3 client retries and times out. The defaults keep the worst case of one upload
+/// (3 attempts of at most 10 s, with backoff) well inside the function's 60 s timeout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientPolicy {
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time for one attempt of one request, body included.
+    pub attempt_timeout: Duration,
+    /// Attempts per request, the first included (the SDK's standard retry strategy).
+    pub max_attempts: u32,
+    /// Backoff before the first retry (then exponential, with jitter).
+    pub initial_backoff: Duration,
+}
+
+impl Default for ClientPolicy {
+    fn default() -> Self {
+        ClientPolicy {
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(10),
+            max_attempts: 3,
+            initial_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ClientPolicy {
+    /// Applies this policy to an S3 client configuration.
+    pub fn apply(&self, builder: aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder {
+        builder
+            .timeout_config(
+                aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .operation_attempt_timeout(self.attempt_timeout)
+                    .build(),
+            )
+            .retry_config(
+                aws_sdk_s3::config::retry::RetryConfig::standard()
+                    .with_max_attempts(self.max_attempts)
+                    .with_initial_backoff(self.initial_backoff),
+            )
+    }
+}
+
 /// Builds an S3 client from the standard AWS environment (credentials, region,
-/// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`). With a custom endpoint, requests use path-style
-/// addressing, which S3-compatible servers need. Build it once, at cold start.
+/// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`) with the default [`ClientPolicy`]. With a custom
+/// endpoint, requests use path-style addressing, which S3-compatible servers need. Build it once,
+/// at cold start.
 pub async fn s3_client_from_env() -> aws_sdk_s3::Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .read_timeout(Duration::from_secs(20))
-        .operation_attempt_timeout(Duration::from_secs(30))
-        .build();
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
         .load()
         .await;
     let custom_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
-    let config = aws_sdk_s3::config::Builder::from(&shared)
-        .force_path_style(custom_endpoint)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    let builder = aws_sdk_s3::config::Builder::from(&shared).force_path_style(custom_endpoint);
+    aws_sdk_s3::Client::from_conf(ClientPolicy::default().apply(builder).build())
 }
 
 /// Claim checks in one S3 bucket.
@@ -62,17 +101,40 @@ impl S3Store {
         &self.client
     }
 
-    fn error(
+    fn error<E>(
         &self,
         operation: &'static str,
         bucket: &str,
         key: &str,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> StoreError {
+        source: SdkError<E, HttpResponse>,
+    ) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let cause = match &source {
+            SdkError::ServiceError(service) => {
+                let err = service.err();
+                let mut cause = format!(
+                    "{} (HTTP {})",
+                    err.code().unwrap_or("unknown error"),
+                    service.raw().status().as_u16()
+                );
+                if let Some(message) = err.message() {
+                    cause.push_str(": ");
+                    cause.push_str(message);
+                }
+                if let Some(id) = err.meta().extra("aws_request_id").or(err.meta().request_id()) {
+                    cause.push_str(&format!(" (request id {id})"));
+                }
+                cause
+            }
+            other => super::causes(other),
+        };
         StoreError::S3 {
             operation,
             bucket: bucket.to_string(),
             key: key.to_string(),
+            cause,
             source: Box::new(source),
         }
     }
@@ -154,7 +216,13 @@ impl PayloadStore for S3Store {
             .body
             .collect()
             .await
-            .map_err(|err| self.error("GetObject", bucket, key, err))?
+            .map_err(|err| StoreError::S3 {
+                operation: "GetObject",
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                cause: super::causes(&err),
+                source: Box::new(err),
+            })?
             .into_bytes();
         Ok(FetchedObject {
             body,

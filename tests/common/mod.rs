@@ -1,5 +1,8 @@
-//! Test harness: a real S3-compatible server (SeaweedFS) and checks shared by the test files.
+//! Test harness: a real S3-compatible server (SeaweedFS), a fault-injecting proxy, and checks
+//! shared by the test files.
 #![allow(dead_code)]
+
+pub mod fault_proxy;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -233,16 +236,25 @@ impl Drop for SeaweedFs {
 }
 
 pub fn client_for(endpoint: &str, access: &str, secret: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
+    client_with(endpoint, access, secret, &kafka_claim_check::store::ClientPolicy::default())
+}
+
+/// A client with the function's own retry and timeout policy (or a faster one for tests).
+pub fn client_with(
+    endpoint: &str,
+    access: &str,
+    secret: &str,
+    policy: &kafka_claim_check::store::ClientPolicy,
+) -> aws_sdk_s3::Client {
+    let builder = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .region(aws_sdk_s3::config::Region::new(REGION))
         .endpoint_url(endpoint)
         .force_path_style(true)
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             access, secret, None, None, "test",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+        ));
+    aws_sdk_s3::Client::from_conf(policy.apply(builder).build())
 }
 
 /// Base64 as Pipes sends it, decoded independently of the crate (lenient about trailing bits).
