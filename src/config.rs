@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use crate::keys::normalize_prefix;
+use crate::metrics::MetricsSettings;
 
 /// PutEvents' historical per-entry limit, and SNS's: the safe default.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 262_144;
@@ -81,6 +82,8 @@ pub struct Settings {
     pub on_invalid_record: InvalidRecordPolicy,
     /// `CLAIM_CHECK_DEADLINE_MARGIN_MS`: time kept before the Lambda deadline to report an error.
     pub deadline_margin: Duration,
+    /// `CLAIM_CHECK_METRICS`, `CLAIM_CHECK_METRICS_NAMESPACE`, `CLAIM_CHECK_METRICS_TOPIC_DIMENSION`.
+    pub metrics: MetricsSettings,
 }
 
 impl Default for Settings {
@@ -98,6 +101,7 @@ impl Default for Settings {
             upload_concurrency: 8,
             on_invalid_record: InvalidRecordPolicy::DeadLetter,
             deadline_margin: Duration::from_millis(1_500),
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -262,6 +266,37 @@ impl Settings {
             .map(|ms| Duration::from_millis(ms as u64))
             .unwrap_or(defaults.deadline_margin);
 
+        let switch = |variable: &'static str, default: bool| match get(variable).as_deref() {
+            None => Ok(default),
+            Some("on" | "true" | "1") => Ok(true),
+            Some("off" | "false" | "0") => Ok(false),
+            Some(other) => Err(fail(variable, other, "on or off")),
+        };
+        let namespace = match get("CLAIM_CHECK_METRICS_NAMESPACE") {
+            None => defaults.metrics.namespace.clone(),
+            Some(ns)
+                if ns.len() <= 255
+                    && !ns.starts_with("AWS/")
+                    && ns
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "./-_#:".contains(c)) =>
+            {
+                ns
+            }
+            Some(ns) => {
+                return Err(fail(
+                    "CLAIM_CHECK_METRICS_NAMESPACE",
+                    &ns,
+                    "a CloudWatch namespace: up to 255 of a-z A-Z 0-9 . - _ / # :, not starting with AWS/",
+                ));
+            }
+        };
+        let metrics = MetricsSettings {
+            enabled: switch("CLAIM_CHECK_METRICS", true)?,
+            namespace,
+            topic_dimension: switch("CLAIM_CHECK_METRICS_TOPIC_DIMENSION", false)?,
+        };
+
         Ok(Settings {
             bucket,
             key_prefix,
@@ -275,6 +310,7 @@ impl Settings {
             upload_concurrency,
             on_invalid_record,
             deadline_margin,
+            metrics,
         })
     }
 }
@@ -349,6 +385,9 @@ mod tests {
             ("CLAIM_CHECK_EXPECTED_BUCKET_OWNER", "12"),
             ("CLAIM_CHECK_UPLOAD_CONCURRENCY", "0"),
             ("CLAIM_CHECK_ON_INVALID_RECORD", "ignore"),
+            ("CLAIM_CHECK_METRICS", "maybe"),
+            ("CLAIM_CHECK_METRICS_NAMESPACE", "AWS/Lambda"),
+            ("CLAIM_CHECK_METRICS_TOPIC_DIMENSION", "yes please"),
         ] {
             let err = from(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);

@@ -119,6 +119,24 @@ pub struct Summary {
     pub batch_bytes: usize,
     /// Time spent uploading, in milliseconds.
     pub store_millis: u64,
+    /// Counts by topic (records whose topic could not be read are only in the totals).
+    pub topics: BTreeMap<String, TopicCounts>,
+}
+
+/// What happened to one topic's records in an invocation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicCounts {
+    /// Records of the topic.
+    pub records: usize,
+    /// Returned inline.
+    pub inline: usize,
+    /// Returned as claim checks.
+    pub offloaded: usize,
+    /// Returned as dead letters.
+    pub dead_lettered: usize,
+    /// Bytes of the objects written for them.
+    pub bytes_stored: u64,
 }
 
 /// The response to one request.
@@ -164,6 +182,8 @@ impl Form {
 /// A record on its way through the pipeline.
 struct Slot<'a> {
     raw: &'a RawValue,
+    /// The record's topic, when it could be read.
+    topic: Option<String>,
     /// Present for decoded records (dead letters for size reasons keep it too).
     record: Option<Record>,
     head: Vec<u8>,
@@ -247,13 +267,34 @@ impl Enricher {
             }
             out.extend_from_slice(slot.form.event());
             summary.batch_bytes += self.entry_size(slot.form.event());
+            let mut by_topic = TopicCounts {
+                records: 1,
+                ..TopicCounts::default()
+            };
             match &slot.form {
-                Form::Inline { .. } => summary.inline += 1,
-                Form::Claim { .. } => summary.offloaded += 1,
-                Form::Dead { code, .. } => {
+                Form::Inline { .. } => {
+                    summary.inline += 1;
+                    by_topic.inline = 1;
+                }
+                Form::Claim { object, .. } => {
+                    summary.offloaded += 1;
+                    by_topic.offloaded = 1;
+                    by_topic.bytes_stored = object.body.len() as u64;
+                }
+                Form::Dead { code, object, .. } => {
                     summary.dead_lettered += 1;
                     *summary.dead_letter_codes.entry(code.as_str()).or_default() += 1;
+                    by_topic.dead_lettered = 1;
+                    by_topic.bytes_stored = object.body.len() as u64;
                 }
+            }
+            if let Some(topic) = &slot.topic {
+                let counts = summary.topics.entry(topic.clone()).or_default();
+                counts.records += by_topic.records;
+                counts.inline += by_topic.inline;
+                counts.offloaded += by_topic.offloaded;
+                counts.dead_lettered += by_topic.dead_lettered;
+                counts.bytes_stored += by_topic.bytes_stored;
             }
         }
         out.push(b']');
@@ -277,6 +318,7 @@ impl Enricher {
         let encoding = record.value.as_deref().map(classify);
         let mut slot = Slot {
             raw,
+            topic: record.coordinates.topic.clone(),
             record: Some(record),
             head,
             encoding,
@@ -356,9 +398,16 @@ impl Enricher {
         metadata.insert("kind", "payload".to_string());
         metadata.insert("value-encoding", encoding.as_str().to_string());
         metadata.insert("sha256", sha_hex);
+        // The event no longer needs the value: the object takes it without a copy.
+        let body = slot
+            .record
+            .as_mut()
+            .and_then(|r| r.value.take())
+            .map(Bytes::from)
+            .unwrap_or_default();
         let object = StoredObject {
             key: claim.key.clone(),
-            body: Bytes::copy_from_slice(value),
+            body,
             sha256,
             content_type: encoding.content_type(),
             metadata,
@@ -428,6 +477,7 @@ impl Enricher {
         };
         Slot {
             raw,
+            topic: coordinates.topic.clone(),
             record,
             head: Vec::new(),
             encoding: None,

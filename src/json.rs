@@ -1,5 +1,25 @@
 //! JSON text helpers that never reinterpret numbers or reorder keys.
 
+use serde::ser::{Error as _, Serialize, SerializeStruct, Serializer};
+
+/// The name under which `serde_json` serializes its own `RawValue`: a struct with this name and
+/// one field of this name is written verbatim. A test below fails if `serde_json` ever changes it.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// JSON text written by this crate, serialized by `serde_json` verbatim, without the full parse
+/// that `RawValue::from_string` would spend on a response of up to 6 MB. Only for JSON this crate
+/// wrote itself (the property tests and the fuzz target check that it always is valid).
+pub struct RawJson(pub Vec<u8>);
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = std::str::from_utf8(&self.0).map_err(S::Error::custom)?;
+        let mut raw = serializer.serialize_struct(RAW_VALUE_TOKEN, 1)?;
+        raw.serialize_field(RAW_VALUE_TOKEN, text)?;
+        raw.end()
+    }
+}
+
 /// Re-indents a valid JSON text with two spaces, keeping every token byte for byte (numbers
 /// beyond `f64` and key order survive, unlike a round trip through `serde_json::Value`).
 pub fn pretty(json: &[u8]) -> Vec<u8> {
@@ -64,7 +84,13 @@ pub fn pretty(json: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::pretty;
+    use super::{RawJson, pretty};
+
+    #[test]
+    fn raw_json_is_written_verbatim_by_serde_json() {
+        let text = br#"[{"a":1e400,"b":"\u00e9"} , 123456789012345678901234567890]"#;
+        assert_eq!(serde_json::to_vec(&RawJson(text.to_vec())).unwrap(), text);
+    }
 
     #[test]
     fn pretty_keeps_tokens_and_structure() {

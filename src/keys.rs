@@ -71,6 +71,106 @@ fn build(
     key
 }
 
+/// What an object holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A claim-checked value.
+    Payload,
+    /// A dead letter: the raw record.
+    DeadLetter,
+}
+
+impl Kind {
+    /// `payload` or `dead-letter`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Payload => "payload",
+            Kind::DeadLetter => "dead-letter",
+        }
+    }
+
+    /// The folder under the key prefix.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Kind::Payload => PAYLOADS,
+            Kind::DeadLetter => DEAD_LETTERS,
+        }
+    }
+}
+
+/// A key read back into its parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedKey {
+    /// Payload or dead letter.
+    pub kind: Kind,
+    /// The topic, unless it was `!unknown`.
+    pub topic: Option<String>,
+    /// The partition, unless it was `!unknown`.
+    pub partition: Option<i32>,
+    /// The offset, unless it was `!unknown`.
+    pub offset: Option<i64>,
+    /// The hex SHA-256 the key embeds: of the value, or of the raw record.
+    pub sha256: String,
+}
+
+/// Parses a key built by [`payload_key`] or [`dead_letter_key`] under `prefix`.
+pub fn parse_key(prefix: &str, key: &str) -> Option<ParsedKey> {
+    let rest = key.strip_prefix(prefix)?;
+    let (kind, rest) = if let Some(rest) = rest.strip_prefix(PAYLOADS) {
+        (Kind::Payload, rest)
+    } else {
+        (Kind::DeadLetter, rest.strip_prefix(DEAD_LETTERS)?)
+    };
+    let rest = match kind {
+        Kind::DeadLetter => rest.strip_suffix(".json")?,
+        Kind::Payload => rest,
+    };
+    let mut parts = rest.splitn(3, '/');
+    let (topic, partition, last) = (parts.next()?, parts.next()?, parts.next()?);
+    let (offset, sha256) = last.rsplit_once('-')?;
+    fn known(s: &str) -> Option<&str> {
+        (s != UNKNOWN).then_some(s)
+    }
+    let topic = known(topic).map(str::to_string);
+    if topic.as_deref().is_some_and(|t| !is_legal_topic(t)) {
+        return None;
+    }
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some(ParsedKey {
+        kind,
+        topic,
+        partition: match known(partition) {
+            Some(p) => Some(p.parse().ok()?),
+            None => None,
+        },
+        offset: match known(offset) {
+            Some(o) => Some(o.parse().ok()?),
+            None => None,
+        },
+        sha256: sha256.to_string(),
+    })
+}
+
+/// The listing prefix for `kind`, narrowed to a topic and partition when given.
+pub fn listing_prefix(
+    prefix: &str,
+    kind: Kind,
+    topic: Option<&str>,
+    partition: Option<i32>,
+) -> String {
+    let mut out = format!("{prefix}{}", kind.folder());
+    if let Some(topic) = topic {
+        out.push_str(topic);
+        out.push('/');
+        if let Some(partition) = partition {
+            let _ = write!(out, "{partition}/");
+        }
+    }
+    out
+}
+
 /// Checks a key prefix setting: empty, or up to 256 characters of `[a-zA-Z0-9!_.*'()/-]` in
 /// segments that are neither empty nor `.`/`..`. Returns it with a trailing `/` added if needed.
 ///
@@ -140,6 +240,38 @@ mod tests {
                 "{topic:?}"
             );
         }
+    }
+
+    #[test]
+    fn keys_parse_back_into_their_parts() {
+        let sha = "ab".repeat(32);
+        let c = coords(Some("orders.v1"), Some(3), Some(42));
+        let parsed = parse_key("p/", &payload_key("p/", &c, &sha)).unwrap();
+        assert_eq!(
+            parsed,
+            ParsedKey {
+                kind: Kind::Payload,
+                topic: Some("orders.v1".into()),
+                partition: Some(3),
+                offset: Some(42),
+                sha256: sha.clone()
+            }
+        );
+        let dead = parse_key(
+            "p/",
+            &dead_letter_key("p/", &coords(None, Some(1), None), &sha),
+        )
+        .unwrap();
+        assert_eq!(
+            (dead.kind, dead.topic, dead.partition, dead.offset),
+            (Kind::DeadLetter, None, Some(1), None)
+        );
+        assert_eq!(parse_key("p/", "p/payloads/t/0/x-y"), None);
+        assert_eq!(parse_key("other/", &payload_key("p/", &c, &sha)), None);
+        assert_eq!(
+            listing_prefix("p/", Kind::DeadLetter, Some("t"), Some(2)),
+            "p/dead-letters/t/2/"
+        );
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The Lambda side: the handler that adapts [`Enricher`] to `lambda_runtime`, and logging.
 
+use std::io::Write as _;
 use std::time::Instant;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
 use crate::enrich::{EnrichError, Enricher, deadline_from_epoch_millis};
+use crate::json::RawJson;
 
 /// The error reported to the Lambda service: a stable type and a message that names the cause.
 pub struct HandlerError(pub EnrichError);
@@ -35,11 +37,24 @@ impl From<HandlerError> for Diagnostic {
 pub async fn handle(
     enricher: &Enricher,
     event: LambdaEvent<Box<RawValue>>,
-) -> Result<Box<RawValue>, HandlerError> {
-    let started = Instant::now();
+) -> Result<RawJson, HandlerError> {
     let deadline = deadline_from_epoch_millis(event.context.deadline);
-    let request = event.payload.get().as_bytes();
-    match enricher.enrich(request, deadline).await {
+    handle_request(enricher, event.payload.get().as_bytes(), deadline).await
+}
+
+/// [`handle`] for a request body and a deadline: enrich, log, emit metrics.
+///
+/// # Errors
+/// [`HandlerError`] when the invocation must fail.
+pub async fn handle_request(
+    enricher: &Enricher,
+    request: &[u8],
+    deadline: Option<Instant>,
+) -> Result<RawJson, HandlerError> {
+    let started = Instant::now();
+    let result = enricher.enrich(request, deadline).await;
+    emit_metrics(enricher, result.as_ref().ok().map(|e| &e.summary), request);
+    match result {
         Ok(enriched) => {
             let s = &enriched.summary;
             tracing::info!(
@@ -62,9 +77,7 @@ pub async fn handle(
                     "records were dead-lettered; see the events' error.code and claimCheck"
                 );
             }
-            // The body was written as JSON by this crate; this check costs one fast pass.
-            let body = String::from_utf8(enriched.body).map_err(|_| internal_error())?;
-            RawValue::from_string(body).map_err(|_| internal_error())
+            Ok(RawJson(enriched.body))
         }
         Err(err) => {
             tracing::error!(
@@ -79,10 +92,26 @@ pub async fn handle(
     }
 }
 
-fn internal_error() -> HandlerError {
-    HandlerError(EnrichError::Internal(
-        "the response is not valid JSON; please report this as a bug",
-    ))
+/// Writes this invocation's EMF lines to standard output, where CloudWatch Logs picks them up.
+fn emit_metrics(enricher: &Enricher, summary: Option<&crate::Summary>, request: &[u8]) {
+    let settings = &enricher.settings().metrics;
+    if !settings.enabled {
+        return;
+    }
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    // A failed batch still counts its records, when the request is an array.
+    let records = summary
+        .is_none()
+        .then(|| crate::record::split_request(request).ok().map(|r| r.len()))
+        .flatten();
+    let lines = crate::metrics::emf_lines(settings, &function, now, summary, records);
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(stdout, "{line}");
+    }
 }
 
 /// `lambda_runtime` logs every raw event at TRACE level from this target.

@@ -22,6 +22,7 @@
 //! - [`resolve`]: the consumer side: events back into verified payloads.
 //! - [`store`]: the [`store::PayloadStore`] trait, with S3, local-directory and in-memory stores.
 //! - [`lambda`]: the Lambda handler and logging setup.
+//! - [`metrics`]: CloudWatch Embedded Metric Format lines.
 
 pub mod config;
 pub mod encoding;
@@ -30,6 +31,7 @@ pub mod event;
 pub mod json;
 pub mod keys;
 pub mod lambda;
+pub mod metrics;
 pub mod record;
 pub mod resolve;
 pub mod store;

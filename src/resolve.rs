@@ -503,6 +503,14 @@ mod tests {
             self.gets.fetch_add(1, Ordering::SeqCst);
             self.inner.get(bucket, key).await
         }
+        async fn list(
+            &self,
+            prefix: &str,
+            start_after: Option<&str>,
+            limit: usize,
+        ) -> Result<Vec<crate::store::ListedObject>, StoreError> {
+            self.inner.list(prefix, start_after, limit).await
+        }
     }
 
     async fn events(

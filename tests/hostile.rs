@@ -23,7 +23,10 @@ fn record(topic: &str, offset: i64, value: &[u8]) -> Value {
 async fn run(outer: &Path, records: &[Value]) -> Vec<Value> {
     let store = DirStore::open(outer.join("store")).unwrap();
     let enricher = Enricher::new(Settings::default(), Arc::new(store));
-    let out = enricher.enrich(&serde_json::to_vec(records).unwrap(), None).await.unwrap();
+    let out = enricher
+        .enrich(&serde_json::to_vec(records).unwrap(), None)
+        .await
+        .unwrap();
     serde_json::from_slice(&out.body).unwrap()
 }
 
@@ -43,7 +46,11 @@ fn assert_confined(outer: &Path) {
     walk(outer, &mut files);
     let allowed = outer.join("store").join("claim-check");
     for file in &files {
-        assert!(file.starts_with(&allowed), "{} escaped the store", file.display());
+        assert!(
+            file.starts_with(&allowed),
+            "{} escaped the store",
+            file.display()
+        );
     }
 }
 
@@ -66,14 +73,26 @@ async fn numbers_beyond_f64_and_duplicate_keys_are_text() {
         (b"{\"a\":1,\"a\":2}", "text"),
         (b"{\"a\":{\"b\":1,\"b\":1}}", "text"),
     ];
-    let records: Vec<Value> = cases.iter().enumerate().map(|(i, (v, _))| record("t", i as i64, v)).collect();
+    let records: Vec<Value> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (v, _))| record("t", i as i64, v))
+        .collect();
     let events = run(dir.path(), &records).await;
     for (event, (value, encoding)) in events.iter().zip(cases) {
-        assert_eq!(event["valueEncoding"], encoding, "{}", String::from_utf8_lossy(value));
+        assert_eq!(
+            event["valueEncoding"],
+            encoding,
+            "{}",
+            String::from_utf8_lossy(value)
+        );
     }
     // The big integer is embedded verbatim, not rounded.
     let text = serde_json::to_string(&events[1]["value"]).unwrap();
-    assert!(events[1]["value"].is_object() && !text.contains("e29"), "{text}");
+    assert!(
+        events[1]["value"].is_object() && !text.contains("e29"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -83,7 +102,11 @@ async fn a_five_megabyte_string_is_claim_checked_exactly() {
     let events = run(dir.path(), &[record("t", 1, &big)]).await;
     let claim = &events[0]["claimCheck"];
     assert_eq!(claim["valueEncoding"], "text");
-    let path = claim["uri"].as_str().unwrap().strip_prefix("file://").unwrap();
+    let path = claim["uri"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("file://")
+        .unwrap();
     assert_eq!(std::fs::read(path).unwrap(), big);
     assert_confined(dir.path());
 }
@@ -91,29 +114,70 @@ async fn a_five_megabyte_string_is_claim_checked_exactly() {
 #[tokio::test]
 async fn thousands_of_headers_stay_or_become_a_dead_letter() {
     let dir = tempfile::tempdir().unwrap();
-    let headers = |n: usize| Value::Array((0..n).map(|i| json!({ format!("h{}", i % 7): [49, 50] })).collect());
+    let headers = |n: usize| {
+        Value::Array(
+            (0..n)
+                .map(|i| json!({ format!("h{}", i % 7): [49, 50] }))
+                .collect(),
+        )
+    };
     let mut some = record("t", 1, b"v");
     some["headers"] = headers(3_000);
     let mut too_many = record("t", 2, b"v");
     too_many["headers"] = headers(30_000);
     let events = run(dir.path(), &[some, too_many.clone()]).await;
-    assert_eq!(events[0]["headers"].as_array().unwrap().len(), 3_000, "kept, in order, duplicates and all");
+    assert_eq!(
+        events[0]["headers"].as_array().unwrap().len(),
+        3_000,
+        "kept, in order, duplicates and all"
+    );
     assert_eq!(events[1]["error"]["code"], "event-too-large");
-    let path = events[1]["claimCheck"]["uri"].as_str().unwrap().strip_prefix("file://").unwrap();
-    assert_eq!(serde_json::from_slice::<Value>(&std::fs::read(path).unwrap()).unwrap(), too_many);
+    let path = events[1]["claimCheck"]["uri"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("file://")
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&std::fs::read(path).unwrap()).unwrap(),
+        too_many
+    );
 }
 
 #[tokio::test]
 async fn hostile_topic_names_are_dead_letters_confined_to_the_prefix() {
     let dir = tempfile::tempdir().unwrap();
-    let topics = ["../../../../etc/cron.d/x", "a/b", "..", ".", "t\u{0}", "t\nx", "t\r", "caf\u{e9}", "\u{202e}gpj.exe", "C:\\x", "%2e%2e", ""];
-    let records: Vec<Value> = topics.iter().enumerate().map(|(i, t)| record(t, i as i64, b"v")).collect();
+    let topics = [
+        "../../../../etc/cron.d/x",
+        "a/b",
+        "..",
+        ".",
+        "t\u{0}",
+        "t\nx",
+        "t\r",
+        "caf\u{e9}",
+        "\u{202e}gpj.exe",
+        "C:\\x",
+        "%2e%2e",
+        "",
+    ];
+    let records: Vec<Value> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, t)| record(t, i as i64, b"v"))
+        .collect();
     let events = run(dir.path(), &records).await;
     for (event, topic) in events.iter().zip(topics) {
         assert_eq!(event["error"]["code"], "invalid-topic", "{topic:?}");
-        assert_eq!(event["topic"], Value::Null, "an illegal topic is never echoed");
+        assert_eq!(
+            event["topic"],
+            Value::Null,
+            "an illegal topic is never echoed"
+        );
         let key = event["claimCheck"]["key"].as_str().unwrap();
-        assert!(key.starts_with("claim-check/dead-letters/!unknown/0/"), "{key}");
+        assert!(
+            key.starts_with("claim-check/dead-letters/!unknown/0/"),
+            "{key}"
+        );
     }
     assert_confined(dir.path());
 }
@@ -122,7 +186,14 @@ async fn hostile_topic_names_are_dead_letters_confined_to_the_prefix() {
 async fn key_injection_through_partition_and_offset_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut records = Vec::new();
-    for partition in [json!("../1"), json!("1/2"), json!("-1"), json!("1e3"), json!(" 1"), json!(2_147_483_648i64)] {
+    for partition in [
+        json!("../1"),
+        json!("1/2"),
+        json!("-1"),
+        json!("1e3"),
+        json!(" 1"),
+        json!(2_147_483_648i64),
+    ] {
         let mut r = record("t", 1, b"v");
         r["partition"] = partition;
         records.push(r);
@@ -136,7 +207,11 @@ async fn key_injection_through_partition_and_offset_is_refused() {
     for event in &events {
         assert_eq!(event["error"]["code"], "invalid-field", "{event}");
         let key = event["claimCheck"]["key"].as_str().unwrap();
-        assert!(key.starts_with("claim-check/dead-letters/t/!unknown/") || key.starts_with("claim-check/dead-letters/t/0/"), "{key}");
+        assert!(
+            key.starts_with("claim-check/dead-letters/t/!unknown/")
+                || key.starts_with("claim-check/dead-letters/t/0/"),
+            "{key}"
+        );
         assert!(!key.contains(".."), "{key}");
     }
     assert_confined(dir.path());

@@ -348,15 +348,26 @@ async fn no_payload_key_or_header_value_reaches_the_logs() {
         let strict = Watch::start(&strict);
         assert_ne!(strict.invoke(&batch).0, 200);
         let output = format!("{}{}", watch.output(), strict.output());
-        assert!(output.contains("batch enriched") && output.contains("batch failed"), "{output}");
-        for planted in [MARKER.to_string(), b64(MARKER), b64(&format!("key-{MARKER}"))] {
+        assert!(
+            output.contains("batch enriched") && output.contains("batch failed"),
+            "{output}"
+        );
+        for planted in [
+            MARKER.to_string(),
+            b64(MARKER),
+            b64(&format!("key-{MARKER}")),
+        ] {
             let leaks: Vec<String> = output
                 .lines()
                 .filter(|l| l.contains(&planted))
                 .map(|l| l.chars().take(240).collect())
                 .take(5)
                 .collect();
-            assert!(leaks.is_empty(), "RUST_LOG={level}: {planted} in the logs:\n{}", leaks.join("\n"));
+            assert!(
+                leaks.is_empty(),
+                "RUST_LOG={level}: {planted} in the logs:\n{}",
+                leaks.join("\n")
+            );
         }
     }
     // A failing store (its error path logs too).

@@ -99,3 +99,61 @@ fn the_function_may_only_write_under_its_prefix() {
         assert!(template.contains(required), "{required}");
     }
 }
+
+#[test]
+fn the_dashboard_body_is_valid_json_once_substituted() {
+    let template = String::from_utf8(common::read("template.yaml")).unwrap();
+    let start = template
+        .find("DashboardBody: !Sub\n        - |\n")
+        .expect("a dashboard")
+        + "DashboardBody: !Sub\n        - |\n".len();
+    let end = start + template[start..].find("\n        - Function:").unwrap();
+    let mut body = template[start..end].to_string();
+    for (placeholder, value) in [
+        ("${TimeoutMs}", "60000"),
+        ("${AWS::Region}", "eu-west-1"),
+        ("${MetricsNamespace}", "KafkaClaimCheck"),
+        ("${Function}", "fn"),
+        ("${Pipe}", "pipe"),
+    ] {
+        body = body.replace(placeholder, value);
+    }
+    assert!(!body.contains("${"), "every placeholder is substituted");
+    let dashboard: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+    let widgets = dashboard["widgets"].as_array().unwrap();
+    assert!(widgets.len() >= 5);
+    let text = body.as_str();
+    for metric in [
+        "Inline",
+        "Offloaded",
+        "DeadLettered",
+        "BytesStored",
+        "LargestRecordBytes",
+        "RequestBytes",
+        "ResponseBytes",
+        "StoreLatency",
+        "FailedBatches",
+    ] {
+        assert!(
+            text.contains(&format!("\"{metric}\"")),
+            "the dashboard shows {metric}"
+        );
+    }
+}
+
+#[test]
+fn alarms_cover_dead_letters_errors_duration_and_pipe_failures() {
+    let template = String::from_utf8(common::read("template.yaml")).unwrap();
+    for alarm in [
+        "DeadLetterAlarm:",
+        "FunctionErrorAlarm:",
+        "DurationNearTimeoutAlarm:",
+        "PipeExecutionFailureAlarm:",
+    ] {
+        assert!(template.contains(alarm), "{alarm}");
+    }
+    assert!(
+        template.contains("MetricName: DeadLettered")
+            && template.contains("MetricName: ExecutionFailed")
+    );
+}

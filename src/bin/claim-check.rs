@@ -9,11 +9,14 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use kafka_claim_check::config::OffloadMode;
 use kafka_claim_check::encoding::{Encoding, classify};
+use kafka_claim_check::encoding::{write_encoded, write_json_str};
+use kafka_claim_check::keys::{self, Kind};
 use kafka_claim_check::resolve::{Allowlist, Form, ResolveError, Resolved, Resolver};
 use kafka_claim_check::store::{
-    DirStore, LOCAL_BUCKET, PayloadStore, S3Store, causes, s3_client_from_env,
+    DirStore, LOCAL_BUCKET, ListedObject, PayloadStore, S3Store, causes, s3_client_from_env,
 };
 use kafka_claim_check::{Enricher, Settings};
+use sha2::{Digest, Sha256};
 
 /// Claim-check enrichment for EventBridge Pipes with Kafka sources, run locally.
 ///
@@ -87,6 +90,84 @@ enum Command {
         #[arg(long, conflicts_with = "output")]
         output_dir: Option<PathBuf>,
     },
+    /// List claim checks and dead letters by topic, partition, offset range and time.
+    ///
+    /// Reads the bucket (--bucket or CLAIM_CHECK_BUCKET) under CLAIM_CHECK_KEY_PREFIX, or the
+    /// local store (--store-dir). Keys sort by offset within a partition.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// What to list.
+        #[arg(long, value_enum, default_value_t = KindArg::All)]
+        kind: KindArg,
+        /// Only this topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Only this partition (needs --topic).
+        #[arg(long, requires = "topic")]
+        partition: Option<i32>,
+        /// Only offsets from this one on.
+        #[arg(long)]
+        from_offset: Option<i64>,
+        /// Only offsets up to this one.
+        #[arg(long)]
+        to_offset: Option<i64>,
+        /// Only objects written since: a time (2026-11-26T10:00:00Z) or an age (2h, 30m, 7days).
+        #[arg(long)]
+        since: Option<String>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many objects.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show one stored object: what its key says, its checksum verified, and its content as an
+    /// event would show it.
+    Show {
+        /// The object key (as in an event's claimCheck.key or a listing).
+        key: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print the description as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write the stored bytes, exactly, to this file.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Print the events a dead letter produces now: its stored raw record (or a fixed version
+    /// of it) run through the pipeline, ready to publish by hand.
+    Reemit {
+        /// The dead letter's key.
+        key: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// A fixed version of the record (a JSON object) to use instead of the stored one.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Print the events on one line.
+        #[arg(long)]
+        compact: bool,
+    },
+}
+
+/// Where stored objects are.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// S3 bucket (overrides CLAIM_CHECK_BUCKET).
+    #[arg(long)]
+    bucket: Option<String>,
+    /// Directory of the local store, used when no bucket is set.
+    #[arg(long, default_value = "claim-check-store")]
+    store_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum KindArg {
+    Payloads,
+    DeadLetters,
+    All,
 }
 
 #[tokio::main]
@@ -206,6 +287,286 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             write_resolved(&resolved, json, output, output_dir)
         }
+        Command::List {
+            store,
+            kind,
+            topic,
+            partition,
+            from_offset,
+            to_offset,
+            since,
+            json,
+            limit,
+        } => {
+            let (settings, store) = open_store(&store).await?;
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let kinds: &[Kind] = match kind {
+                KindArg::Payloads => &[Kind::Payload],
+                KindArg::DeadLetters => &[Kind::DeadLetter],
+                KindArg::All => &[Kind::Payload, Kind::DeadLetter],
+            };
+            let limit = limit.unwrap_or(usize::MAX);
+            let mut stdout = std::io::stdout().lock();
+            if !json {
+                writeln!(
+                    stdout,
+                    "{:<11} {:<24} {:>9} {:>20} {:>10}  {:<20}  KEY",
+                    "KIND", "TOPIC", "PARTITION", "OFFSET", "SIZE", "WRITTEN"
+                )?;
+            }
+            let mut shown = 0usize;
+            let mut seen = 0usize;
+            'kinds: for kind in kinds {
+                let prefix =
+                    keys::listing_prefix(&settings.key_prefix, *kind, topic.as_deref(), partition);
+                // Within one partition, keys sort by offset: start right at --from-offset.
+                let mut start_after = match (partition, from_offset) {
+                    (Some(_), Some(from)) if from > 0 => Some(format!("{prefix}{:020}", from - 1)),
+                    _ => None,
+                };
+                'pages: loop {
+                    let page = store.list(&prefix, start_after.as_deref(), 1000).await?;
+                    let Some(last) = page.last() else { break };
+                    start_after = Some(last.key.clone());
+                    seen += page.len();
+                    if seen >= 5_000 && seen % 5_000 < page.len() {
+                        eprintln!("… {seen} objects listed");
+                    }
+                    for object in &page {
+                        let Some(parsed) = keys::parse_key(&settings.key_prefix, &object.key)
+                        else {
+                            continue;
+                        };
+                        // Within one partition, offsets only grow from here.
+                        if let (Some(_), Some(to), Some(offset)) =
+                            (partition, to_offset, parsed.offset)
+                            && offset > to
+                        {
+                            break 'pages;
+                        }
+                        let in_range = parsed.offset.is_none_or(|o| {
+                            from_offset.is_none_or(|f| o >= f) && to_offset.is_none_or(|t| o <= t)
+                        });
+                        let recent =
+                            since.is_none_or(|s| object.last_modified.is_none_or(|m| m >= s));
+                        if !in_range || !recent {
+                            continue;
+                        }
+                        print_listed(&mut stdout, &parsed, object, json)?;
+                        shown += 1;
+                        if shown >= limit {
+                            break 'kinds;
+                        }
+                    }
+                    if page.len() < 1000 {
+                        break;
+                    }
+                }
+            }
+            stdout.flush()?;
+            eprintln!(
+                "{shown} object(s) under {}",
+                store.uri(&settings.key_prefix)
+            );
+            Ok(())
+        }
+        Command::Show {
+            key,
+            store,
+            json,
+            output,
+        } => {
+            let (settings, store) = open_store(&store).await?;
+            let object = store.get(store.bucket(), &key).await?;
+            let parsed = keys::parse_key(&settings.key_prefix, &key);
+            let actual = hex::encode(Sha256::digest(&object.body));
+            let expected = parsed.as_ref().map(|p| p.sha256.clone());
+            let verified = expected.as_deref() == Some(actual.as_str());
+            if let Some(path) = &output {
+                std::fs::write(path, &object.body)
+                    .with_context(|| format!("could not write {}", path.display()))?;
+            }
+            let encoding = classify(&object.body);
+            let mut out = Vec::new();
+            out.extend_from_slice(b"{\"key\":");
+            write_json_str(&mut out, &key);
+            out.extend_from_slice(b",\"uri\":");
+            write_json_str(&mut out, &store.uri(&key));
+            out.extend_from_slice(b",\"kind\":");
+            match &parsed {
+                Some(p) => write_json_str(&mut out, p.kind.as_str()),
+                None => out.extend_from_slice(b"null"),
+            }
+            let c = parsed.as_ref();
+            out.extend_from_slice(b",\"topic\":");
+            match c.and_then(|p| p.topic.as_deref()) {
+                Some(t) => write_json_str(&mut out, t),
+                None => out.extend_from_slice(b"null"),
+            }
+            let number = |n: Option<i64>| n.map_or("null".to_string(), |n| n.to_string());
+            out.extend_from_slice(
+                format!(
+                    ",\"partition\":{},\"offset\":{},\"size\":{}",
+                    number(c.and_then(|p| p.partition.map(i64::from))),
+                    number(c.and_then(|p| p.offset)),
+                    object.body.len()
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(b",\"sha256\":");
+            write_json_str(&mut out, &actual);
+            out.extend_from_slice(format!(",\"checksumVerified\":{verified}").as_bytes());
+            out.extend_from_slice(b",\"contentType\":");
+            match &object.content_type {
+                Some(t) => write_json_str(&mut out, t),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"metadata\":");
+            out.extend_from_slice(&serde_json::to_vec(&object.metadata)?);
+            out.extend_from_slice(b",\"valueEncoding\":");
+            write_json_str(&mut out, encoding.as_str());
+            out.extend_from_slice(b",\"value\":");
+            write_encoded(&mut out, &object.body, encoding);
+            out.push(b'}');
+            let mut stdout = std::io::stdout().lock();
+            if json {
+                stdout.write_all(&out)?;
+            } else {
+                stdout.write_all(&kafka_claim_check::json::pretty(&out))?;
+            }
+            stdout.write_all(b"\n")?;
+            stdout.flush()?;
+            match expected {
+                Some(expected) if !verified => Err(ResolveError::ChecksumMismatch {
+                    bucket: store.bucket().to_string(),
+                    key,
+                    expected,
+                    actual,
+                }
+                .into()),
+                None => {
+                    eprintln!(
+                        "claim-check: the key is not one this function writes under {:?}: nothing to verify against",
+                        settings.key_prefix
+                    );
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+        Command::Reemit {
+            key,
+            store,
+            record,
+            compact,
+        } => {
+            let (settings, store) = open_store(&store).await?;
+            let parsed = keys::parse_key(&settings.key_prefix, &key)
+                .filter(|p| p.kind == Kind::DeadLetter)
+                .ok_or_else(|| anyhow::anyhow!("{key} is not a dead letter under {:?} (to write a stored payload back out, use `claim-check show KEY -o FILE`)", settings.key_prefix))?;
+            let raw = match &record {
+                Some(path) => std::fs::read(path)
+                    .with_context(|| format!("could not read {}", path.display()))?,
+                None => {
+                    let object = store.get(store.bucket(), &key).await?;
+                    let actual = hex::encode(Sha256::digest(&object.body));
+                    if actual != parsed.sha256 {
+                        return Err(ResolveError::ChecksumMismatch {
+                            bucket: store.bucket().to_string(),
+                            key,
+                            expected: parsed.sha256,
+                            actual,
+                        }
+                        .into());
+                    }
+                    object.body.to_vec()
+                }
+            };
+            let mut request = Vec::with_capacity(raw.len() + 2);
+            request.push(b'[');
+            request.extend_from_slice(&raw);
+            request.push(b']');
+            let enricher = Enricher::new(settings, store);
+            let enriched = enricher.enrich(&request, None).await?;
+            let mut stdout = std::io::stdout().lock();
+            if compact {
+                stdout.write_all(&enriched.body)?;
+            } else {
+                stdout.write_all(&kafka_claim_check::json::pretty(&enriched.body))?;
+            }
+            stdout.write_all(b"\n")?;
+            if enriched.summary.dead_lettered > 0 {
+                eprintln!(
+                    "claim-check: the record is still a dead letter (see error.code); fix it and pass it with --record"
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The settings from the environment and the store the flags name.
+async fn open_store(args: &StoreArgs) -> anyhow::Result<(Settings, Arc<dyn PayloadStore>)> {
+    let settings = Settings::from_lookup(|name| match name {
+        "CLAIM_CHECK_BUCKET" => args.bucket.clone().or_else(|| std::env::var(name).ok()),
+        _ => std::env::var(name).ok(),
+    })?;
+    let store: Arc<dyn PayloadStore> = match &settings.bucket {
+        Some(bucket) => Arc::new(S3Store::new(
+            s3_client_from_env().await,
+            bucket.clone(),
+            settings.sse.clone(),
+            settings.expected_bucket_owner.clone(),
+        )),
+        None => Arc::new(DirStore::open(&args.store_dir)?),
+    };
+    Ok((settings, store))
+}
+
+fn parse_since(text: &str) -> anyhow::Result<std::time::SystemTime> {
+    if let Ok(time) = humantime::parse_rfc3339_weak(text) {
+        return Ok(time);
+    }
+    let age = humantime::parse_duration(text).with_context(|| {
+        format!("--since {text:?}: expected a time (2026-11-26T10:00:00Z) or an age (2h, 30m)")
+    })?;
+    Ok(std::time::SystemTime::now() - age)
+}
+
+fn print_listed(
+    out: &mut impl Write,
+    parsed: &keys::ParsedKey,
+    object: &ListedObject,
+    json: bool,
+) -> std::io::Result<()> {
+    let written = object
+        .last_modified
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string());
+    if json {
+        let line = serde_json::json!({
+            "kind": parsed.kind.as_str(),
+            "topic": parsed.topic,
+            "partition": parsed.partition,
+            "offset": parsed.offset,
+            "size": object.size,
+            "written": written,
+            "sha256": parsed.sha256,
+            "key": object.key,
+        });
+        writeln!(out, "{line}")
+    } else {
+        let show = |v: Option<String>| v.unwrap_or_else(|| "?".into());
+        writeln!(
+            out,
+            "{:<11} {:<24} {:>9} {:>20} {:>10}  {:<20}  {}",
+            parsed.kind.as_str(),
+            show(parsed.topic.clone()),
+            show(parsed.partition.map(|p| p.to_string())),
+            show(parsed.offset.map(|o| o.to_string())),
+            object.size,
+            written.unwrap_or_else(|| "-".into()),
+            object.key
+        )
     }
 }
 
@@ -279,7 +640,6 @@ fn write_resolved(
 
 /// One resolved event as JSON, with the value shown as the event would show it.
 fn describe(r: &Resolved) -> Vec<u8> {
-    use kafka_claim_check::encoding::{write_encoded, write_json_str};
     let mut out = Vec::new();
     out.extend_from_slice(b"{\"form\":");
     write_json_str(&mut out, r.form.as_str());

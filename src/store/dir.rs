@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{FetchedObject, PayloadStore, StoreError, StoredObject};
+use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject};
 
 /// Bucket name written in claim checks of the local store.
 pub const LOCAL_BUCKET: &str = "local";
@@ -119,6 +119,74 @@ impl PayloadStore for DirStore {
                 source,
             }),
         }
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ListedObject>, StoreError> {
+        // Walk only the deepest directory the prefix names; filter the rest by key.
+        let base = match prefix.rfind('/') {
+            Some(i) => self.root.join(&prefix[..i]),
+            None => self.root.clone(),
+        };
+        let mut found = Vec::new();
+        let mut stack = vec![base];
+        while let Some(dir) = stack.pop() {
+            let mut entries = match tokio::fs::read_dir(&dir).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => {
+                    return Err(StoreError::Io {
+                        action: "list",
+                        path: dir,
+                        source,
+                    });
+                }
+            };
+            while let Some(entry) = entries
+                .next_entry()
+                .await
+                .map_err(|source| StoreError::Io {
+                    action: "list",
+                    path: dir.clone(),
+                    source,
+                })?
+            {
+                let path = entry.path();
+                let Ok(meta) = entry.metadata().await else {
+                    continue;
+                };
+                if meta.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let Some(key) = path
+                    .strip_prefix(&self.root)
+                    .ok()
+                    .and_then(|p| p.to_str())
+                    .map(str::to_string)
+                else {
+                    continue;
+                };
+                // Skip files being written (renamed into place when complete).
+                if key.contains(".tmp-") {
+                    continue;
+                }
+                if key.starts_with(prefix) && start_after.is_none_or(|s| key.as_str() > s) {
+                    found.push(ListedObject {
+                        key,
+                        size: meta.len(),
+                        last_modified: meta.modified().ok(),
+                    });
+                }
+            }
+        }
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        found.truncate(limit);
+        Ok(found)
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{FetchedObject, PayloadStore, StoreError, StoredObject};
+use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject};
 
 /// Objects kept in a map, keyed by object key.
 #[derive(Debug, Default)]
@@ -74,5 +74,24 @@ impl PayloadStore for MemoryStore {
                 location: self.uri(key),
             }),
         }
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ListedObject>, StoreError> {
+        Ok(self
+            .lock()
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix) && start_after.is_none_or(|s| k.as_str() > s))
+            .take(limit)
+            .map(|(k, o)| ListedObject {
+                key: k.clone(),
+                size: o.body.len() as u64,
+                last_modified: None,
+            })
+            .collect())
     }
 }

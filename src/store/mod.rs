@@ -44,6 +44,17 @@ pub struct FetchedObject {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// One object of a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Object key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, when the store knows it.
+    pub last_modified: Option<std::time::SystemTime>,
+}
+
 /// A store failure. Every variant names the object; the source error is kept.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -109,6 +120,18 @@ pub trait PayloadStore: Send + Sync {
     /// [`StoreError::NotFound`] when there is no such object, another [`StoreError`] when the
     /// read failed.
     async fn get(&self, bucket: &str, key: &str) -> Result<FetchedObject, StoreError>;
+
+    /// Lists up to `limit` objects of this store's bucket whose keys start with `prefix` and sort
+    /// after `start_after`, in key order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the listing failed.
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ListedObject>, StoreError>;
 }
 
 /// An error and its sources on one line, each cause once (SDK errors repeat their sources in

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId as _;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
 use base64::Engine as _;
 
-use super::{FetchedObject, PayloadStore, StoreError, StoredObject};
+use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject};
 use crate::config::Sse;
 
 /// How the S3 client retries and times out. The defaults keep the worst case of one upload
@@ -123,7 +123,11 @@ impl S3Store {
                     cause.push_str(": ");
                     cause.push_str(message);
                 }
-                if let Some(id) = err.meta().extra("aws_request_id").or(err.meta().request_id()) {
+                if let Some(id) = err
+                    .meta()
+                    .extra("aws_request_id")
+                    .or(err.meta().request_id())
+                {
                     cause.push_str(&format!(" (request id {id})"));
                 }
                 cause
@@ -229,5 +233,37 @@ impl PayloadStore for S3Store {
             content_type,
             metadata,
         })
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ListedObject>, StoreError> {
+        let output = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_start_after(start_after.map(str::to_string))
+            .max_keys(limit.clamp(1, 1000) as i32)
+            .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+            .send()
+            .await
+            .map_err(|err| self.error("ListObjectsV2", &self.bucket, prefix, err))?;
+        Ok(output
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(ListedObject {
+                    key: o.key()?.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    last_modified: o
+                        .last_modified()
+                        .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+                })
+            })
+            .collect())
     }
 }

@@ -40,7 +40,10 @@ impl FaultProxy {
     pub async fn start(upstream_port: u16) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(Mutex::new(State { fault: Fault::Pass, remaining: 0 }));
+        let state = Arc::new(Mutex::new(State {
+            fault: Fault::Pass,
+            remaining: 0,
+        }));
         let requests = Arc::new(AtomicUsize::new(0));
         let task = {
             let state = state.clone();
@@ -55,12 +58,20 @@ impl FaultProxy {
                 }
             })
         };
-        FaultProxy { endpoint, state, requests, task }
+        FaultProxy {
+            endpoint,
+            state,
+            requests,
+            task,
+        }
     }
 
     /// Applies `fault` to the next `times` requests (`usize::MAX`: until changed).
     pub fn set(&self, fault: Fault, times: usize) {
-        *self.state.lock().unwrap() = State { fault, remaining: times };
+        *self.state.lock().unwrap() = State {
+            fault,
+            remaining: times,
+        };
     }
 
     /// Requests seen so far.
@@ -100,7 +111,8 @@ async fn serve(
         .lines()
         .find_map(|l| {
             let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
         })
         .unwrap_or(0);
     let fault = {
@@ -155,9 +167,16 @@ async fn serve(
     upstream.write_all(&buf[head_end..]).await?;
     let mut response = Vec::new();
     upstream.read_to_end(&mut response).await?;
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |p| p + 4);
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(response.len(), |p| p + 4);
     let response_head = String::from_utf8_lossy(&response[..split]).to_string();
-    let response_head = strip_header(&response_head, "connection", 0).replacen("\r\n", "\r\nConnection: close\r\n", 1);
+    let response_head = strip_header(&response_head, "connection", 0).replacen(
+        "\r\n",
+        "\r\nConnection: close\r\n",
+        1,
+    );
     client.write_all(response_head.as_bytes()).await?;
     client.write_all(&response[split..]).await?;
     client.shutdown().await
@@ -168,7 +187,9 @@ fn strip_header(head: &str, name: &str, keep: usize) -> String {
     let mut kept = 0;
     head.split_inclusive("\r\n")
         .filter(|line| {
-            let is = line.split_once(':').is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name));
+            let is = line
+                .split_once(':')
+                .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name));
             if is {
                 kept += 1;
                 kept <= keep

@@ -236,7 +236,12 @@ impl Drop for SeaweedFs {
 }
 
 pub fn client_for(endpoint: &str, access: &str, secret: &str) -> aws_sdk_s3::Client {
-    client_with(endpoint, access, secret, &kafka_claim_check::store::ClientPolicy::default())
+    client_with(
+        endpoint,
+        access,
+        secret,
+        &kafka_claim_check::store::ClientPolicy::default(),
+    )
 }
 
 /// A client with the function's own retry and timeout policy (or a faster one for tests).

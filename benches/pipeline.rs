@@ -1,0 +1,525 @@
+//! Benchmarks: `cargo bench --bench pipeline` (or `./scripts/bench`). Prints numbers, asserts none.
+//!
+//! - handler time per batch with an in-memory store, next to the floor (parse the request,
+//!   base64-decode and SHA-256 every payload, with the same libraries), for four batches
+//!   generated from fixed seeds;
+//! - peak resident memory of one invocation of each batch, each in a fresh process;
+//! - cold start of the Lambda binary under a minimal Runtime API;
+//! - upload concurrency: 10 offloads next to 1, against SeaweedFS behind 50 ms of latency;
+//! - the size of the arm64 release zip, if `scripts/build-arm64` has built it.
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use kafka_claim_check::Enricher;
+use kafka_claim_check::config::{OffloadMode, Settings};
+use kafka_claim_check::lambda::{handle, handle_request};
+use kafka_claim_check::store::{
+    FetchedObject, MemoryStore, PayloadStore, StoreError, StoredObject,
+};
+use lambda_runtime::{Context, LambdaEvent};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+/// A small deterministic generator (xorshift64*), so that every run measures the same bytes.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn word(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| (b'a' + self.below(26) as u8) as char)
+            .collect()
+    }
+}
+
+/// A JSON order of about `size` bytes.
+fn json_payload(rng: &mut Rng, size: usize) -> Vec<u8> {
+    let mut out = format!(
+        "{{\"type\":\"OrderPlaced\",\"orderId\":\"ord-{}\",\"customer\":{{\"id\":\"cus-{}\",\"tier\":\"gold\"}},\"lines\":[",
+        rng.below(1 << 40),
+        rng.below(1 << 20)
+    );
+    let mut first = true;
+    while out.len() + 120 < size {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(&format!(
+            "{{\"sku\":\"SKU-{:05}\",\"qty\":{},\"price\":{}.{:02},\"note\":\"{}\"}}",
+            rng.below(100_000),
+            rng.below(9) + 1,
+            rng.below(500),
+            rng.below(100),
+            rng.word(40)
+        ));
+    }
+    out.push_str("],\"currency\":\"EUR\"}");
+    out.into_bytes()
+}
+
+fn batch(rng: &mut Rng, count: usize, payload: impl Fn(&mut Rng) -> Vec<u8>) -> Vec<u8> {
+    let records: Vec<serde_json::Value> = (0..count)
+        .map(|i| {
+            let value = payload(rng);
+            serde_json::json!({
+                "eventSource": "aws:kafka",
+                "eventSourceArn": "arn:aws:kafka:us-east-1:123456789012:cluster/demo/751d2973-a626-431c-9d4e-d7975eb44dd7-2",
+                "eventSourceKey": "orders-3",
+                "topic": "orders", "partition": "3", "offset": 1_000_000 + i,
+                "timestamp": 1_764_115_200_000i64 + i as i64, "timestampType": "CREATE_TIME",
+                "key": base64::engine::general_purpose::STANDARD.encode(format!("ord-{i}")),
+                "value": base64::engine::general_purpose::STANDARD.encode(value),
+                "headers": [{"content-type": b"application/json".to_vec()}, {"traceparent": rng.word(55).into_bytes()}],
+            })
+        })
+        .collect();
+    serde_json::to_vec(&records).unwrap()
+}
+
+struct Case {
+    name: &'static str,
+    body: Vec<u8>,
+    records: usize,
+    settings: Settings,
+}
+
+fn cases() -> Vec<Case> {
+    let many_small = Settings {
+        max_batch_bytes: 6 * 1024 * 1024,
+        ..Settings::default()
+    };
+    vec![
+        Case {
+            name: "large",
+            body: batch(&mut Rng(1), 10, |r| json_payload(r, 420_000)),
+            records: 10,
+            settings: Settings::default(),
+        },
+        Case {
+            name: "typical",
+            body: batch(&mut Rng(2), 10, |r| json_payload(r, 20_000)),
+            records: 10,
+            settings: Settings {
+                max_batch_bytes: 1024 * 1024,
+                ..Settings::default()
+            },
+        },
+        Case {
+            name: "many-small",
+            body: batch(&mut Rng(3), 1000, |r| json_payload(r, 1_000)),
+            records: 1000,
+            settings: many_small,
+        },
+        Case {
+            name: "binary",
+            body: batch(&mut Rng(4), 10, |r| {
+                (0..400_000).map(|_| r.next() as u8).collect()
+            }),
+            records: 10,
+            settings: Settings::default(),
+        },
+    ]
+}
+
+/// The floor: what any enrichment must do with the same libraries.
+fn floor(body: &[u8]) -> usize {
+    #[derive(Deserialize)]
+    struct Value<'a> {
+        #[serde(borrow)]
+        value: Option<Cow<'a, str>>,
+    }
+    let records: Vec<&RawValue> = serde_json::from_slice(body).unwrap();
+    let mut n = 0;
+    for record in records {
+        let record: Value<'_> = serde_json::from_str(record.get()).unwrap();
+        if let Some(value) = record.value {
+            let bytes = kafka_claim_check::encoding::from_base64(&value).unwrap();
+            let digest = Sha256::digest(&bytes);
+            n += digest[0] as usize + bytes.len();
+        }
+    }
+    n
+}
+
+/// Throughput of each stage on the large batch's first payload, to see where time goes.
+fn stages_bench() {
+    println!("\n## Stages, on one 420 KB JSON payload (MB/s of payload bytes)\n");
+    let json = json_payload(&mut Rng(1), 420_000);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&json);
+    let mb = json.len() as f64 / 1e6;
+    let rate = |f: &mut dyn FnMut()| mb / time(Duration::from_millis(500), f).as_secs_f64();
+    println!("| stage | MB/s |\n|---|---|");
+    println!(
+        "| base64 decode | {:.0} |",
+        rate(&mut || {
+            std::hint::black_box(kafka_claim_check::encoding::from_base64(&encoded).unwrap());
+        })
+    );
+    println!(
+        "| SHA-256 | {:.0} |",
+        rate(&mut || {
+            std::hint::black_box(Sha256::digest(&json));
+        })
+    );
+    println!(
+        "| UTF-8 check | {:.0} |",
+        rate(&mut || {
+            std::hint::black_box(std::str::from_utf8(&json).is_ok());
+        })
+    );
+    println!(
+        "| JSON validation (serde_json, IgnoredAny) | {:.0} |",
+        rate(&mut || {
+            std::hint::black_box(serde_json::from_slice::<serde::de::IgnoredAny>(&json).is_ok());
+        })
+    );
+    println!(
+        "| strict JSON validation (this crate) | {:.0} |",
+        rate(&mut || {
+            std::hint::black_box(kafka_claim_check::encoding::is_strict_json(&json));
+        })
+    );
+    println!(
+        "| copy | {:.0} |",
+        rate(&mut || {
+            std::hint::black_box(json.to_vec());
+        })
+    );
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Runs `f` repeatedly for about `budget` (at least 5 times) and returns the median.
+fn time(budget: Duration, mut f: impl FnMut()) -> Duration {
+    for _ in 0..2 {
+        f();
+    }
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while samples.len() < 5 || (started.elapsed() < budget && samples.len() < 2000) {
+        let t = Instant::now();
+        f();
+        samples.push(t.elapsed());
+    }
+    median(samples)
+}
+
+/// Throws objects away, as an upload that has finished would.
+struct SinkStore;
+
+#[async_trait]
+impl PayloadStore for SinkStore {
+    fn bucket(&self) -> &str {
+        "bench"
+    }
+    fn uri(&self, key: &str) -> String {
+        format!("s3://bench/{key}")
+    }
+    async fn put(&self, object: StoredObject) -> Result<(), StoreError> {
+        drop(object);
+        Ok(())
+    }
+    async fn get(&self, _: &str, key: &str) -> Result<FetchedObject, StoreError> {
+        Err(StoreError::NotFound {
+            location: key.to_string(),
+        })
+    }
+    async fn list(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: usize,
+    ) -> Result<Vec<kafka_claim_check::store::ListedObject>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+fn handler_bench(runtime: &tokio::runtime::Runtime) {
+    println!("\n## Handler time per batch (in-memory store), next to the floor\n");
+    println!(
+        "| batch | request | handler | MB/s | records/s | floor | floor MB/s | handler / floor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for case in cases() {
+        let enricher = Enricher::new(case.settings.clone(), Arc::new(MemoryStore::new("bench")));
+        let check = runtime.block_on(enricher.enrich(&case.body, None)).unwrap();
+        assert_eq!(check.summary.records, case.records);
+        let handler = time(Duration::from_secs(3), || {
+            let response = runtime
+                .block_on(handle_request(&enricher, &case.body, None))
+                .unwrap();
+            // What lambda_runtime then does with the response.
+            std::hint::black_box(serde_json::to_vec(&response).unwrap());
+        });
+        let floor_time = time(Duration::from_secs(2), || {
+            std::hint::black_box(floor(&case.body));
+        });
+        let mb = case.body.len() as f64 / 1e6;
+        println!(
+            "| {} ({} × {}) | {:.2} MB | {:.2} ms | {:.0} | {:.0} | {:.2} ms | {:.0} | {:.2} |",
+            case.name,
+            case.records,
+            match check.summary.offloaded {
+                0 => "inline".to_string(),
+                n if n == case.records => "offloaded".to_string(),
+                n => format!("{n} offloaded"),
+            },
+            mb,
+            handler.as_secs_f64() * 1e3,
+            mb / handler.as_secs_f64(),
+            case.records as f64 / handler.as_secs_f64(),
+            floor_time.as_secs_f64() * 1e3,
+            mb / floor_time.as_secs_f64(),
+            handler.as_secs_f64() / floor_time.as_secs_f64(),
+        );
+    }
+}
+
+/// In a child process: one invocation as the Lambda function does it, then report peak RSS.
+fn peak_rss_child(name: &str) {
+    let case = cases().into_iter().find(|c| c.name == name).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let before = status_kib("VmHWM");
+    let enricher = Enricher::new(case.settings.clone(), Arc::new(SinkStore));
+    // As lambda_runtime does: the body arrives as bytes and becomes a Box<RawValue>.
+    let body = bytes::Bytes::from(case.body);
+    let payload: Box<RawValue> = serde_json::from_slice(&body).unwrap();
+    let response = runtime
+        .block_on(handle(
+            &enricher,
+            LambdaEvent::new(payload, Context::default()),
+        ))
+        .unwrap();
+    let response = serde_json::to_vec(&response).unwrap();
+    std::hint::black_box(&response);
+    println!("{} {} {}", before, status_kib("VmHWM"), body.len());
+}
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!("{field}:"))
+                .map(|v| v.trim().trim_end_matches("kB").trim().parse().unwrap())
+        })
+        .unwrap()
+}
+
+fn peak_rss_bench() {
+    println!("\n## Peak resident memory of one invocation (fresh process each)\n");
+    println!(
+        "| batch | request | peak RSS | of which before the request | target (2 × request + 16 MB) |"
+    );
+    println!("|---|---|---|---|---|");
+    let exe = std::env::current_exe().unwrap();
+    for case in cases() {
+        let out = Command::new(&exe)
+            .args(["--peak-rss", case.name])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut fields = text.split_whitespace().map(|v| v.parse::<f64>().unwrap());
+        let (before, peak, request) = (
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+        );
+        println!(
+            "| {} | {:.2} MB | {:.1} MB | {:.1} MB | {:.1} MB |",
+            case.name,
+            request / 1e6,
+            peak * 1024.0 / 1e6,
+            before * 1024.0 / 1e6,
+            (2.0 * request + 16e6) / 1e6
+        );
+    }
+}
+
+/// Cold start: spawn the release Lambda binary against a minimal Runtime API and time how long
+/// it takes to ask for its first event (settings read, S3 client built).
+fn cold_start_bench() {
+    println!("\n## Cold start (process start to the first GET /runtime/invocation/next)\n");
+    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_kafka-claim-check"));
+    let mut samples = Vec::new();
+    for _ in 0..25 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let started = Instant::now();
+        let mut child = Command::new(&binary)
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "kafka-claim-check")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_SESSION_TOKEN", "token")
+            .env("CLAIM_CHECK_BUCKET", "claims")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let n = stream.read(&mut buf).unwrap();
+        let elapsed = started.elapsed();
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("/runtime/invocation/next"));
+        samples.push(elapsed);
+        let _ =
+            stream.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    samples.sort();
+    println!(
+        "median {:.1} ms, p90 {:.1} ms, min {:.1} ms over {} starts (release binary, x86-64)",
+        samples[samples.len() / 2].as_secs_f64() * 1e3,
+        samples[samples.len() * 9 / 10].as_secs_f64() * 1e3,
+        samples[0].as_secs_f64() * 1e3,
+        samples.len()
+    );
+    let zip = common::repo().join("target/lambda/kafka-claim-check/bootstrap.zip");
+    match std::fs::metadata(&zip) {
+        Ok(meta) => println!(
+            "arm64 release zip: {:.2} MB ({})",
+            meta.len() as f64 / 1e6,
+            zip.display()
+        ),
+        Err(_) => println!("arm64 release zip: not built (run ./scripts/build-arm64)"),
+    }
+}
+
+fn upload_concurrency_bench(runtime: &tokio::runtime::Runtime) {
+    use common::fault_proxy::{Fault, FaultProxy};
+    println!("\n## Upload concurrency: SeaweedFS behind a proxy adding 50 ms per request\n");
+    if !common::repo().join(".venv/bin/weed").exists() && std::env::var_os("WEED_BIN").is_none() {
+        println!("(skipped: run ./scripts/bootstrap to install SeaweedFS)");
+        return;
+    }
+    let server = common::SeaweedFs::start();
+    runtime.block_on(async {
+        let bucket = server.bucket("bench").await;
+        let proxy = FaultProxy::start(server.s3_port).await;
+        proxy.set(Fault::Delay(Duration::from_millis(50)), usize::MAX);
+        let client = common::client_for(&proxy.endpoint, common::ACCESS_KEY, common::SECRET_KEY);
+        let store = Arc::new(kafka_claim_check::store::S3Store::new(
+            client,
+            &bucket,
+            kafka_claim_check::config::Sse::BucketDefault,
+            None,
+        ));
+        let mut rng = Rng(5);
+        let settings = Settings {
+            offload: OffloadMode::Always,
+            ..Settings::default()
+        };
+        let one = batch(&mut rng, 1, |r| json_payload(r, 50_000));
+        let ten = batch(&mut rng, 10, |r| json_payload(r, 50_000));
+        let mut rows = Vec::new();
+        for (label, body) in [("1 offload", &one), ("10 offloads", &ten)] {
+            let mut samples = Vec::new();
+            for round in 0..7 {
+                // A different offset each round, so every round really uploads.
+                let body = String::from_utf8(body.clone())
+                    .unwrap()
+                    .replace("\"offset\":100", &format!("\"offset\":{round}00"));
+                let enricher =
+                    Enricher::new(settings.clone(), store.clone() as Arc<dyn PayloadStore>);
+                let t = Instant::now();
+                enricher.enrich(body.as_bytes(), None).await.unwrap();
+                samples.push(t.elapsed());
+            }
+            rows.push((label, median(samples)));
+        }
+        for (label, t) in &rows {
+            println!("{label}: {:.1} ms (median of 7)", t.as_secs_f64() * 1e3);
+        }
+        println!(
+            "ratio 10 / 1: {:.2} (upload concurrency {})",
+            rows[1].1.as_secs_f64() / rows[0].1.as_secs_f64(),
+            Settings::default().upload_concurrency
+        );
+    });
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--peak-rss") {
+        peak_rss_child(&args[i + 1]);
+        return;
+    }
+    let only = |name: &str| {
+        args.iter()
+            .skip(1)
+            .filter(|a| !a.starts_with('-'))
+            .all(|a| a == name)
+            || args.iter().any(|a| a == name)
+    };
+    println!("# kafka-claim-check benchmarks");
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if only("handler") {
+        handler_bench(&runtime);
+    }
+    if only("stages") {
+        stages_bench();
+    }
+    if only("memory") {
+        peak_rss_bench();
+    }
+    if only("cold-start") {
+        cold_start_bench();
+    }
+    if only("uploads") {
+        upload_concurrency_bench(&runtime);
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
