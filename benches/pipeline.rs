@@ -105,16 +105,24 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
+    // Metrics off: their one line per invocation would interleave with the tables.
+    let quiet = || Settings {
+        metrics: kafka_claim_check::metrics::MetricsSettings {
+            enabled: false,
+            ..Default::default()
+        },
+        ..Settings::default()
+    };
     let many_small = Settings {
         max_batch_bytes: 6 * 1024 * 1024,
-        ..Settings::default()
+        ..quiet()
     };
     vec![
         Case {
             name: "large",
             body: batch(&mut Rng(1), 10, |r| json_payload(r, 420_000)),
             records: 10,
-            settings: Settings::default(),
+            settings: quiet(),
         },
         Case {
             name: "typical",
@@ -122,7 +130,7 @@ fn cases() -> Vec<Case> {
             records: 10,
             settings: Settings {
                 max_batch_bytes: 1024 * 1024,
-                ..Settings::default()
+                ..quiet()
             },
         },
         Case {
@@ -137,7 +145,7 @@ fn cases() -> Vec<Case> {
                 (0..400_000).map(|_| r.next() as u8).collect()
             }),
             records: 10,
-            settings: Settings::default(),
+            settings: quiet(),
         },
     ]
 }

@@ -11,12 +11,9 @@
 //!
 //! A consumer tells the forms apart by the `*Encoding` field next to the value, never by guessing.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 
 use base64::Engine as _;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Serialize, Serializer};
 
 /// The form in which bytes appear in an event.
@@ -104,104 +101,11 @@ pub fn is_strict_json(bytes: &[u8]) -> bool {
         (Some(first), Some(last)) if !is_json_ws(*first) && !is_json_ws(*last) => {}
         _ => return false,
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    StrictJson::deserialize(&mut de).is_ok() && de.end().is_ok()
+    std::str::from_utf8(bytes).is_ok() && crate::strict_json::validate(bytes)
 }
 
 fn is_json_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-/// A JSON validator: deserializing it walks the whole document and fails on what
-/// [`is_strict_json`] rejects.
-struct StrictJson;
-
-impl<'de> Deserialize<'de> for StrictJson {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = StrictJson;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<StrictJson, E> {
-        Ok(StrictJson)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<StrictJson, E> {
-        Ok(StrictJson)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<StrictJson, E> {
-        Ok(StrictJson)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<StrictJson, E> {
-        if v.is_finite() {
-            Ok(StrictJson)
-        } else {
-            Err(E::custom("number out of range"))
-        }
-    }
-    fn visit_str<E>(self, _: &str) -> Result<StrictJson, E> {
-        Ok(StrictJson)
-    }
-    fn visit_unit<E>(self) -> Result<StrictJson, E> {
-        Ok(StrictJson)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictJson, A::Error> {
-        while seq.next_element::<StrictJson>()?.is_some() {}
-        Ok(StrictJson)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictJson, A::Error> {
-        // Most objects are small: a linear scan beats hashing until they are not.
-        let mut small: Vec<Cow<'de, str>> = Vec::new();
-        let mut large: Option<HashSet<Cow<'de, str>>> = None;
-        while let Some(MapKey(key)) = map.next_key::<MapKey<'de>>()? {
-            let duplicate = match large.as_mut() {
-                Some(set) => !set.insert(key),
-                None if small.contains(&key) => true,
-                None => {
-                    small.push(key);
-                    if small.len() > 16 {
-                        large = Some(small.drain(..).collect());
-                    }
-                    false
-                }
-            };
-            if duplicate {
-                return Err(de::Error::custom("duplicate object key"));
-            }
-            map.next_value::<StrictJson>()?;
-        }
-        Ok(StrictJson)
-    }
-}
-
-/// An object key, borrowed from the input when it has no escapes.
-struct MapKey<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for MapKey<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = MapKey<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<MapKey<'de>, E> {
-                Ok(MapKey(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<MapKey<'de>, E> {
-                Ok(MapKey(Cow::Owned(v.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
 }
 
 /// The base64 engine for Kafka fields in a Pipes request: the standard alphabet, padding optional,
@@ -254,6 +158,120 @@ pub fn write_encoded(out: &mut Vec<u8>, bytes: &[u8], encoding: Encoding) {
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     // Writing to a Vec cannot fail, and a str always serializes.
     let _ = serde_json::to_writer(&mut *out, s);
+}
+
+
+/// The strict-JSON rule walked with `serde_json`: the reference the fast validator in
+/// `strict_json` is tested against, and its baseline in the benchmarks.
+#[doc(hidden)]
+pub mod reference {
+    use std::borrow::Cow;
+    use std::collections::HashSet;
+    use std::fmt;
+
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    /// [`super::is_strict_json`], the slow way.
+    pub fn is_strict_json(bytes: &[u8]) -> bool {
+        match (bytes.first(), bytes.last()) {
+            (Some(first), Some(last)) if !super::is_json_ws(*first) && !super::is_json_ws(*last) => {}
+            _ => return false,
+        }
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        StrictJson::deserialize(&mut de).is_ok() && de.end().is_ok()
+    }
+
+    /// A JSON validator: deserializing it walks the whole document and fails on what
+    /// [`is_strict_json`] rejects.
+    struct StrictJson;
+
+    impl<'de> Deserialize<'de> for StrictJson {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(StrictVisitor)
+        }
+    }
+
+    struct StrictVisitor;
+
+    impl<'de> Visitor<'de> for StrictVisitor {
+        type Value = StrictJson;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<StrictJson, E> {
+            Ok(StrictJson)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<StrictJson, E> {
+            Ok(StrictJson)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<StrictJson, E> {
+            Ok(StrictJson)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<StrictJson, E> {
+            if v.is_finite() {
+                Ok(StrictJson)
+            } else {
+                Err(E::custom("number out of range"))
+            }
+        }
+        fn visit_str<E>(self, _: &str) -> Result<StrictJson, E> {
+            Ok(StrictJson)
+        }
+        fn visit_unit<E>(self) -> Result<StrictJson, E> {
+            Ok(StrictJson)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictJson, A::Error> {
+            while seq.next_element::<StrictJson>()?.is_some() {}
+            Ok(StrictJson)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictJson, A::Error> {
+            // Most objects are small: a linear scan beats hashing until they are not.
+            let mut small: Vec<Cow<'de, str>> = Vec::new();
+            let mut large: Option<HashSet<Cow<'de, str>>> = None;
+            while let Some(MapKey(key)) = map.next_key::<MapKey<'de>>()? {
+                let duplicate = match large.as_mut() {
+                    Some(set) => !set.insert(key),
+                    None if small.contains(&key) => true,
+                    None => {
+                        small.push(key);
+                        if small.len() > 16 {
+                            large = Some(small.drain(..).collect());
+                        }
+                        false
+                    }
+                };
+                if duplicate {
+                    return Err(de::Error::custom("duplicate object key"));
+                }
+                map.next_value::<StrictJson>()?;
+            }
+            Ok(StrictJson)
+        }
+    }
+
+    /// An object key, borrowed from the input when it has no escapes.
+    struct MapKey<'de>(Cow<'de, str>);
+
+    impl<'de> Deserialize<'de> for MapKey<'de> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = MapKey<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object key")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<MapKey<'de>, E> {
+                    Ok(MapKey(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<MapKey<'de>, E> {
+                    Ok(MapKey(Cow::Owned(v.to_owned())))
+                }
+            }
+            deserializer.deserialize_str(KeyVisitor)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod record;
 pub mod resolve;
 pub mod store;
+mod strict_json;
 
 pub use config::Settings;
 pub use enrich::{EnrichError, Enriched, Enricher, Summary};
