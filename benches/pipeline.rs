@@ -203,7 +203,15 @@ fn stages_bench() {
         })
     );
     println!(
-        "| strict JSON validation (this crate) | {:.0} |",
+        "| strict JSON validation, walked with serde_json (the first version) | {:.0} |",
+        rate(&mut || {
+            std::hint::black_box(kafka_claim_check::encoding::reference::is_strict_json(
+                &json,
+            ));
+        })
+    );
+    println!(
+        "| strict JSON validation, single pass (this crate) | {:.0} |",
         rate(&mut || {
             std::hint::black_box(kafka_claim_check::encoding::is_strict_json(&json));
         })
@@ -308,16 +316,17 @@ fn handler_bench(runtime: &tokio::runtime::Runtime) {
 }
 
 /// In a child process: one invocation as the Lambda function does it, then report peak RSS.
-fn peak_rss_child(name: &str) {
-    let case = cases().into_iter().find(|c| c.name == name).unwrap();
+/// The request comes from a file, so that generating it does not count.
+fn peak_rss_child(name: &str, path: &str) {
+    let settings = cases_settings(name);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    let enricher = Enricher::new(settings, Arc::new(SinkStore));
     let before = status_kib("VmHWM");
-    let enricher = Enricher::new(case.settings.clone(), Arc::new(SinkStore));
     // As lambda_runtime does: the body arrives as bytes and becomes a Box<RawValue>.
-    let body = bytes::Bytes::from(case.body);
+    let body = bytes::Bytes::from(std::fs::read(path).unwrap());
     let payload: Box<RawValue> = serde_json::from_slice(&body).unwrap();
     let response = runtime
         .block_on(handle(
@@ -328,6 +337,17 @@ fn peak_rss_child(name: &str) {
     let response = serde_json::to_vec(&response).unwrap();
     std::hint::black_box(&response);
     println!("{} {} {}", before, status_kib("VmHWM"), body.len());
+}
+
+fn cases_settings(name: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.metrics.enabled = false;
+    match name {
+        "typical" => settings.max_batch_bytes = 1024 * 1024,
+        "many-small" => settings.max_batch_bytes = 6 * 1024 * 1024,
+        _ => {}
+    }
+    settings
 }
 
 fn status_kib(field: &str) -> u64 {
@@ -460,7 +480,7 @@ fn upload_concurrency_bench(runtime: &tokio::runtime::Runtime) {
                 // A different offset each round, so every round really uploads.
                 let body = String::from_utf8(body.clone())
                     .unwrap()
-                    .replace("\"offset\":100", &format!("\"offset\":{round}00"));
+                    .replace("\"offset\":100", &format!("\"offset\":{}00", round + 1));
                 let enricher =
                     Enricher::new(settings.clone(), store.clone() as Arc<dyn PayloadStore>);
                 let t = Instant::now();
@@ -483,7 +503,7 @@ fn upload_concurrency_bench(runtime: &tokio::runtime::Runtime) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--peak-rss") {
-        peak_rss_child(&args[i + 1]);
+        peak_rss_child(&args[i + 1], &args[i + 2]);
         return;
     }
     let only = |name: &str| {

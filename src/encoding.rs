@@ -108,26 +108,24 @@ fn is_json_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// The base64 engine for Kafka fields in a Pipes request: the standard alphabet, padding optional,
-/// and non-zero trailing bits accepted (the AWS documentation's own MSK sample has them).
-pub const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_decode_allow_trailing_bits(true)
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-);
-
 /// Encodes bytes as standard padded base64, the form events use.
 pub fn to_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Decodes standard base64, padded or not, accepting non-zero trailing bits.
+/// Text that is not base64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not valid base64")]
+pub struct InvalidBase64;
+
+/// Decodes standard base64 as Pipes sends it: padding optional, non-zero trailing bits accepted
+/// (the AWS documentation's own MSK sample has them), ASCII white space ignored. Uses the
+/// SIMD decoder of `base64-simd` (the WHATWG "forgiving-base64" rules).
 ///
 /// # Errors
-/// Returns the decoder's error when `text` is not base64.
-pub fn from_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    LENIENT_BASE64.decode(text)
+/// [`InvalidBase64`] when `text` is not base64.
+pub fn from_base64(text: &str) -> Result<Vec<u8>, InvalidBase64> {
+    base64_simd::forgiving_decode_to_vec(text.as_bytes()).map_err(|_| InvalidBase64)
 }
 
 /// Appends `bytes` to `out` as a JSON value in the given encoding. For [`Encoding::Json`] the
@@ -160,7 +158,6 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-
 /// The strict-JSON rule walked with `serde_json`: the reference the fast validator in
 /// `strict_json` is tested against, and its baseline in the benchmarks.
 #[doc(hidden)]
@@ -174,7 +171,8 @@ pub mod reference {
     /// [`super::is_strict_json`], the slow way.
     pub fn is_strict_json(bytes: &[u8]) -> bool {
         match (bytes.first(), bytes.last()) {
-            (Some(first), Some(last)) if !super::is_json_ws(*first) && !super::is_json_ws(*last) => {}
+            (Some(first), Some(last))
+                if !super::is_json_ws(*first) && !super::is_json_ws(*last) => {}
             _ => return false,
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);

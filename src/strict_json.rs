@@ -28,6 +28,18 @@ static STRING_STOP: [bool; 256] = {
     table
 };
 
+/// Whether any byte of `word` may be a quote, a backslash or a control character (exact: no
+/// such byte is ever missed; bytes of 0x80 and above are never flagged).
+fn may_stop_string(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let quote = zero_byte(word ^ (ONES * b'"' as u64));
+    let backslash = zero_byte(word ^ (ONES * b'\\' as u64));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    quote | backslash | control != 0
+}
+
 /// True when `bytes` (already known to be UTF-8) are one strict JSON value with nothing around it.
 pub(crate) fn validate(bytes: &[u8]) -> bool {
     let mut v = Validator {
@@ -173,6 +185,14 @@ impl<'a> Validator<'a> {
         let start = self.i;
         let mut escaped = false;
         loop {
+            // Eight bytes at a time while none of them ends the fast part, then byte by byte.
+            while let Some(word) = self.b.get(self.i..self.i + 8) {
+                let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+                if may_stop_string(word) {
+                    break;
+                }
+                self.i += 8;
+            }
             while self.i < self.b.len() && !STRING_STOP[self.b[self.i] as usize] {
                 self.i += 1;
             }
@@ -252,13 +272,12 @@ impl<'a> Validator<'a> {
             }
             _ => return false,
         }
-        let mut plain = true;
+        let mut exponent = false;
         if self.peek() == Some(b'.') {
             self.i += 1;
             if self.digits() == 0 {
                 return false;
             }
-            plain = false;
         }
         if let Some(b'e' | b'E') = self.peek() {
             self.i += 1;
@@ -268,11 +287,13 @@ impl<'a> Validator<'a> {
             if self.digits() == 0 {
                 return false;
             }
-            plain = false;
+            exponent = true;
         }
         let token = &self.b[start..self.i];
-        // Short numbers without an exponent are always finite; others are checked exactly.
-        if plain && token.len() <= 300 {
+        // Without an exponent, a number with fewer than 300 digits before the point is finite;
+        // others are checked exactly.
+        let integer_digits = token.iter().take_while(|b| **b != b'.').count();
+        if !exponent && integer_digits <= 300 {
             return true;
         }
         std::str::from_utf8(token)
@@ -300,12 +321,46 @@ mod tests {
     fn agrees_with_serde_json_on_edge_cases() {
         let long_int = "9".repeat(400);
         let cases: Vec<&[u8]> = vec![
-            b"0", b"-0", b"01", b"-", b"1.", b".5", b"1e", b"1e+", b"1E-2", b"-1.5e10", b"1e400", b"-1e400",
-            b"1e-400", b"123456789012345678901234567890", long_int.as_bytes(), b"1.7976931348623157e308",
-            b"1.7976931348623159e308", b"\"\\ud800\"", b"\"\\ud800\\udc00\"", b"\"\\udc00\"", b"\"\\ud800\\u0041\"",
-            b"\"\\u00e9\"", b"\"\\x\"", b"\"a\tb\"", b"\"\\/\"", b"[1,]", b"[,1]", b"{\"a\":1,}", b"{\"a\" :1 , \"b\": [ ] }",
-            b"{\"a\":1,\"\\u0061\":2}", b"{\"a\":{\"a\":1},\"b\":{\"a\":2}}", b"{\"a\":1}{}", b"[] ", b"nul", b"truee",
-            b"\"unterminated", b"{\"a\"}", b"{1:2}", b"[\"\xc3\xa9\"]", b"[\"\xff\"]",
+            b"0",
+            b"-0",
+            b"01",
+            b"-",
+            b"1.",
+            b".5",
+            b"1e",
+            b"1e+",
+            b"1E-2",
+            b"-1.5e10",
+            b"1e400",
+            b"-1e400",
+            b"1e-400",
+            b"123456789012345678901234567890",
+            long_int.as_bytes(),
+            b"1.7976931348623157e308",
+            b"1.7976931348623159e308",
+            b"\"\\ud800\"",
+            b"\"\\ud800\\udc00\"",
+            b"\"\\udc00\"",
+            b"\"\\ud800\\u0041\"",
+            b"\"\\u00e9\"",
+            b"\"\\x\"",
+            b"\"a\tb\"",
+            b"\"\\/\"",
+            b"[1,]",
+            b"[,1]",
+            b"{\"a\":1,}",
+            b"{\"a\" :1 , \"b\": [ ] }",
+            b"{\"a\":1,\"\\u0061\":2}",
+            b"{\"a\":{\"a\":1},\"b\":{\"a\":2}}",
+            b"{\"a\":1}{}",
+            b"[] ",
+            b"nul",
+            b"truee",
+            b"\"unterminated",
+            b"{\"a\"}",
+            b"{1:2}",
+            b"[\"\xc3\xa9\"]",
+            b"[\"\xff\"]",
         ];
         for case in cases {
             agree(case);
@@ -324,7 +379,9 @@ mod tests {
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::from),
             any::<i64>().prop_map(serde_json::Value::from),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(serde_json::Value::from),
             "[a-c\\\\\"\\u{e9}\\u{1F600}\\n]{0,6}".prop_map(serde_json::Value::from),
         ];
         leaf.prop_recursive(4, 40, 6, |inner| {
@@ -358,6 +415,27 @@ mod tests {
                 bytes.splice(i..i, text.iter().copied());
             }
             prop_assert_eq!(is_strict_json(&bytes), reference::is_strict_json(&bytes), "{:?}", String::from_utf8_lossy(&bytes));
+        }
+    }
+}
+
+#[cfg(test)]
+mod word_tests {
+    use super::{STRING_STOP, may_stop_string};
+
+    #[test]
+    fn the_word_test_never_misses_a_stop_byte() {
+        for byte in 0..=255u8 {
+            for position in 0..8 {
+                let mut word = [b'a'; 8];
+                word[position] = byte;
+                let flagged = may_stop_string(u64::from_le_bytes(word));
+                if STRING_STOP[byte as usize] {
+                    assert!(flagged, "byte {byte:#x} at {position}");
+                } else {
+                    assert!(!flagged, "byte {byte:#x} at {position} is not a stop byte");
+                }
+            }
         }
     }
 }
