@@ -364,13 +364,16 @@ fn status_kib(field: &str) -> u64 {
 fn peak_rss_bench() {
     println!("\n## Peak resident memory of one invocation (fresh process each)\n");
     println!(
-        "| batch | request | peak RSS | of which before the request | target (2 × request + 16 MB) |"
+        "| batch | request | peak RSS | RSS before the request | target (2 × request + 16 MB) |"
     );
     println!("|---|---|---|---|---|");
     let exe = std::env::current_exe().unwrap();
+    let dir = tempfile::tempdir().unwrap();
     for case in cases() {
+        let path = dir.path().join(case.name);
+        std::fs::write(&path, &case.body).unwrap();
         let out = Command::new(&exe)
-            .args(["--peak-rss", case.name])
+            .args(["--peak-rss", case.name, path.to_str().unwrap()])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);

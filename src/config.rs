@@ -98,7 +98,7 @@ impl Default for Settings {
             keep_pointers: Vec::new(),
             sse: Sse::BucketDefault,
             expected_bucket_owner: None,
-            upload_concurrency: 8,
+            upload_concurrency: 16,
             on_invalid_record: InvalidRecordPolicy::DeadLetter,
             deadline_margin: Duration::from_millis(1_500),
             metrics: MetricsSettings::default(),

@@ -243,7 +243,7 @@ impl Enricher {
                             error: broken.error,
                         });
                     }
-                    self.dead_slot(raw, None, &broken.coordinates, broken.error)
+                    self.dead_slot(raw, &broken.coordinates, broken.error)
                 }
             };
             slots.push(slot);
@@ -432,12 +432,7 @@ impl Enricher {
             .as_ref()
             .map(|r| r.coordinates.clone())
             .unwrap_or_default();
-        let dead = self.dead_slot(
-            slot.raw,
-            None,
-            &coordinates,
-            RecordError::new(code, message),
-        );
+        let dead = self.dead_slot(slot.raw, &coordinates, RecordError::new(code, message));
         slot.form = dead.form;
     }
 
@@ -445,7 +440,6 @@ impl Enricher {
     fn dead_slot<'a>(
         &self,
         raw: &'a RawValue,
-        record: Option<Record>,
         coordinates: &Coordinates,
         error: RecordError,
     ) -> Slot<'a> {
@@ -478,7 +472,7 @@ impl Enricher {
         Slot {
             raw,
             topic: coordinates.topic.clone(),
-            record,
+            record: None,
             head: Vec::new(),
             encoding: None,
             form: Form::Dead {

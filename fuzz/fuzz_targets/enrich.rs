@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
+use kafka_claim_check::Enricher;
 use kafka_claim_check::config::{MAX_RESPONSE_BYTES, OffloadMode, Settings};
 use kafka_claim_check::store::MemoryStore;
-use kafka_claim_check::Enricher;
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 
@@ -20,17 +20,24 @@ fuzz_target!(|data: &[u8]| {
         max_event_bytes: 8_192 << (knobs & 0x7),
         max_batch_bytes: usize::MAX / 4,
         envelope_reserve_bytes: if knobs & 0x8 != 0 { 0 } else { 1_024 },
-        offload: if knobs & 0x10 != 0 { OffloadMode::Always } else { OffloadMode::Auto },
+        offload: if knobs & 0x10 != 0 {
+            OffloadMode::Always
+        } else {
+            OffloadMode::Auto
+        },
         keep_pointers: vec!["/a".into(), "/b/c".into()],
         ..Settings::default()
     };
     let store = Arc::new(MemoryStore::new("fuzz"));
     let enricher = Enricher::new(settings.clone(), store.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let Ok(out) = runtime.block_on(enricher.enrich(body, None)) else {
         return;
     };
-    let records: Vec<&RawValue> = serde_json::from_slice(body).expect("accepted requests are arrays");
+    let records: Vec<&RawValue> =
+        serde_json::from_slice(body).expect("accepted requests are arrays");
     let events: Vec<&RawValue> = serde_json::from_slice(&out.body).expect("the response is JSON");
     assert_eq!(records.len(), events.len());
     assert!(out.body.len() <= MAX_RESPONSE_BYTES);
@@ -39,7 +46,14 @@ fuzz_target!(|data: &[u8]| {
         assert!(event.get().starts_with('{'));
     }
     for key in store.objects().keys() {
-        assert!(key.starts_with("claim-check/payloads/") || key.starts_with("claim-check/dead-letters/"));
-        assert!(!key.split('/').any(|s| s.is_empty() || s == "." || s == ".."), "{key}");
+        assert!(
+            key.starts_with("claim-check/payloads/")
+                || key.starts_with("claim-check/dead-letters/")
+        );
+        assert!(
+            !key.split('/')
+                .any(|s| s.is_empty() || s == "." || s == ".."),
+            "{key}"
+        );
     }
 });
