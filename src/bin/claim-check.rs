@@ -1,7 +1,7 @@
 //! `claim-check`: run the enrichment pipeline locally, with no AWS account.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -215,26 +215,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 settings.offload = OffloadMode::Always;
             }
             let request = read_input(&file)?;
-            let store: Arc<dyn PayloadStore> = match &settings.bucket {
-                Some(bucket) => Arc::new(S3Store::new(
-                    s3_client_from_env().await,
-                    bucket.clone(),
-                    settings.sse.clone(),
-                    settings.expected_bucket_owner.clone(),
-                )),
-                None => Arc::new(DirStore::open(&store_dir)?),
-            };
+            let store = store_for(&settings, &store_dir).await?;
             let location = store.uri("");
             let enricher = Enricher::new(settings, store);
             let enriched = enricher.enrich(&request, None).await?;
-            let mut stdout = std::io::stdout().lock();
-            if compact {
-                stdout.write_all(&enriched.body)?;
-            } else {
-                stdout.write_all(&kafka_claim_check::json::pretty(&enriched.body))?;
-            }
-            stdout.write_all(b"\n")?;
-            stdout.flush()?;
+            print_events(&enriched.body, compact)?;
             if !quiet {
                 let s = &enriched.summary;
                 eprintln!(
@@ -488,13 +473,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             request.push(b']');
             let enricher = Enricher::new(settings, store);
             let enriched = enricher.enrich(&request, None).await?;
-            let mut stdout = std::io::stdout().lock();
-            if compact {
-                stdout.write_all(&enriched.body)?;
-            } else {
-                stdout.write_all(&kafka_claim_check::json::pretty(&enriched.body))?;
-            }
-            stdout.write_all(b"\n")?;
+            print_events(&enriched.body, compact)?;
             if enriched.summary.dead_lettered > 0 {
                 eprintln!(
                     "claim-check: the record is still a dead letter (see error.code); fix it and pass it with --record"
@@ -511,16 +490,33 @@ async fn open_store(args: &StoreArgs) -> anyhow::Result<(Settings, Arc<dyn Paylo
         "CLAIM_CHECK_BUCKET" => args.bucket.clone().or_else(|| std::env::var(name).ok()),
         _ => std::env::var(name).ok(),
     })?;
-    let store: Arc<dyn PayloadStore> = match &settings.bucket {
+    let store = store_for(&settings, &args.store_dir).await?;
+    Ok((settings, store))
+}
+
+/// S3 when the settings name a bucket, else the local directory store.
+async fn store_for(settings: &Settings, store_dir: &Path) -> anyhow::Result<Arc<dyn PayloadStore>> {
+    Ok(match &settings.bucket {
         Some(bucket) => Arc::new(S3Store::new(
             s3_client_from_env().await,
             bucket.clone(),
             settings.sse.clone(),
             settings.expected_bucket_owner.clone(),
         )),
-        None => Arc::new(DirStore::open(&args.store_dir)?),
-    };
-    Ok((settings, store))
+        None => Arc::new(DirStore::open(store_dir)?),
+    })
+}
+
+/// The events on standard output: pretty, or exactly as the function returns them.
+fn print_events(body: &[u8], compact: bool) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    if compact {
+        stdout.write_all(body)?;
+    } else {
+        stdout.write_all(&kafka_claim_check::json::pretty(body))?;
+    }
+    stdout.write_all(b"\n")?;
+    stdout.flush()
 }
 
 fn parse_since(text: &str) -> anyhow::Result<std::time::SystemTime> {
