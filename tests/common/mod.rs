@@ -40,6 +40,8 @@ pub struct SeaweedFs {
     child: Option<Child>,
     pub endpoint: String,
     pub s3_port: u16,
+    /// Every port it listens on (HTTP and gRPC), to clean up its Unix sockets.
+    ports: Vec<u16>,
     _dir: tempfile::TempDir,
 }
 
@@ -126,6 +128,7 @@ impl SeaweedFs {
             child: Some(child),
             endpoint: format!("http://127.0.0.1:{s3}"),
             s3_port: s3,
+            ports: taken,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -159,11 +162,25 @@ impl SeaweedFs {
         response.starts_with("HTTP/1.1 200")
     }
 
-    /// Stops the server (SIGKILL; its data directory goes with the tempdir).
+    /// Stops the server at once (SIGKILL; a graceful stop takes seconds) and removes the Unix
+    /// sockets it leaves in /tmp, which would otherwise pile up and collide with later ports. Its
+    /// data directory goes with the tempdir.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        for entry in std::fs::read_dir("/tmp").into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let ours = name.starts_with("seaweedfs-")
+                && self
+                    .ports
+                    .iter()
+                    .any(|p| name.ends_with(&format!("-{p}.sock")));
+            if ours {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
 
