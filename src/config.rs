@@ -212,13 +212,24 @@ impl Settings {
             }
         };
 
-        let kms_key_id = get("CLAIM_CHECK_KMS_KEY_ID");
-        let sse = match get("CLAIM_CHECK_SSE").as_deref() {
-            None if kms_key_id.is_some() => Sse::Kms { key_id: kms_key_id },
-            None | Some("bucket-default") => Sse::BucketDefault,
-            Some("AES256") | Some("s3") => Sse::S3,
-            Some("aws:kms") | Some("kms") => Sse::Kms { key_id: kms_key_id },
-            Some(other) => {
+        let sse = match (
+            get("CLAIM_CHECK_SSE").as_deref(),
+            get("CLAIM_CHECK_KMS_KEY_ID"),
+        ) {
+            (None | Some("aws:kms" | "kms"), Some(key_id)) => Sse::Kms {
+                key_id: Some(key_id),
+            },
+            (Some("aws:kms" | "kms"), None) => Sse::Kms { key_id: None },
+            (None | Some("bucket-default"), None) => Sse::BucketDefault,
+            (Some("AES256" | "s3"), None) => Sse::S3,
+            (Some(value @ ("bucket-default" | "AES256" | "s3")), Some(_)) => {
+                return Err(fail(
+                    "CLAIM_CHECK_SSE",
+                    value,
+                    "aws:kms (or unset) when CLAIM_CHECK_KMS_KEY_ID is set",
+                ));
+            }
+            (Some(other), _) => {
                 return Err(fail(
                     "CLAIM_CHECK_SSE",
                     other,
@@ -226,14 +237,6 @@ impl Settings {
                 ));
             }
         };
-        if let (Sse::BucketDefault | Sse::S3, Some(_)) = (&sse, get("CLAIM_CHECK_KMS_KEY_ID")) {
-            let value = get("CLAIM_CHECK_SSE").unwrap_or_default();
-            return Err(fail(
-                "CLAIM_CHECK_SSE",
-                &value,
-                "aws:kms (or unset) when CLAIM_CHECK_KMS_KEY_ID is set",
-            ));
-        }
 
         let expected_bucket_owner = match get("CLAIM_CHECK_EXPECTED_BUCKET_OWNER") {
             Some(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => Some(id),
