@@ -16,6 +16,7 @@ use kafka_claim_check::store::{
     DirStore, LOCAL_BUCKET, ListedObject, PayloadStore, S3Store, causes, s3_client_from_env,
 };
 use kafka_claim_check::{Enricher, Settings};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// Claim-check enrichment for EventBridge Pipes with Kafka sources, run locally.
@@ -371,48 +372,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::write(path, &object.body)
                     .with_context(|| format!("could not write {}", path.display()))?;
             }
-            let encoding = classify(&object.body);
-            let mut out = Vec::new();
-            out.extend_from_slice(b"{\"key\":");
-            write_json_str(&mut out, &key);
-            out.extend_from_slice(b",\"uri\":");
-            write_json_str(&mut out, &store.uri(&key));
-            out.extend_from_slice(b",\"kind\":");
-            match &parsed {
-                Some(p) => write_json_str(&mut out, p.kind.as_str()),
-                None => out.extend_from_slice(b"null"),
-            }
             let c = parsed.as_ref();
-            out.extend_from_slice(b",\"topic\":");
-            match c.and_then(|p| p.topic.as_deref()) {
-                Some(t) => write_json_str(&mut out, t),
-                None => out.extend_from_slice(b"null"),
-            }
-            let number = |n: Option<i64>| n.map_or("null".to_string(), |n| n.to_string());
-            out.extend_from_slice(
-                format!(
-                    ",\"partition\":{},\"offset\":{},\"size\":{}",
-                    number(c.and_then(|p| p.partition.map(i64::from))),
-                    number(c.and_then(|p| p.offset)),
-                    object.body.len()
-                )
-                .as_bytes(),
+            let out = describe_bytes(
+                &[
+                    ("key", json!(key)),
+                    ("uri", json!(store.uri(&key))),
+                    ("kind", json!(c.map(|p| p.kind.as_str()))),
+                    ("topic", json!(c.and_then(|p| p.topic.as_deref()))),
+                    ("partition", json!(c.and_then(|p| p.partition))),
+                    ("offset", json!(c.and_then(|p| p.offset))),
+                    ("size", json!(object.body.len())),
+                    ("sha256", json!(actual)),
+                    ("checksumVerified", json!(verified)),
+                    ("contentType", json!(object.content_type)),
+                    ("metadata", json!(object.metadata)),
+                ],
+                Some(&object.body),
             );
-            out.extend_from_slice(b",\"sha256\":");
-            write_json_str(&mut out, &actual);
-            out.extend_from_slice(format!(",\"checksumVerified\":{verified}").as_bytes());
-            out.extend_from_slice(b",\"contentType\":");
-            match &object.content_type {
-                Some(t) => write_json_str(&mut out, t),
-                None => out.extend_from_slice(b"null"),
-            }
-            out.extend_from_slice(b",\"metadata\":");
-            out.extend_from_slice(&serde_json::to_vec(&object.metadata)?);
-            out.extend_from_slice(b",\"valueEncoding\":");
-            write_json_str(&mut out, encoding.as_str());
-            out.extend_from_slice(b",\"value\":");
-            write_encoded(&mut out, &object.body, encoding);
-            out.push(b'}');
             let mut stdout = std::io::stdout().lock();
             if json {
                 stdout.write_all(&out)?;
@@ -636,53 +612,40 @@ fn write_resolved(
 
 /// One resolved event as JSON, with the value shown as the event would show it.
 fn describe(r: &Resolved) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(b"{\"form\":");
-    write_json_str(&mut out, r.form.as_str());
     let c = &r.coordinates;
-    let number = |n: Option<i64>| n.map_or("null".to_string(), |n| n.to_string());
-    out.extend_from_slice(b",\"topic\":");
-    match &c.topic {
-        Some(t) => write_json_str(&mut out, t),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(
-        format!(
-            ",\"partition\":{},\"offset\":{}",
-            number(c.partition.map(i64::from)),
-            number(c.offset)
-        )
-        .as_bytes(),
-    );
+    let mut fields = vec![
+        ("form", json!(r.form.as_str())),
+        ("topic", json!(c.topic)),
+        ("partition", json!(c.partition)),
+        ("offset", json!(c.offset)),
+    ];
     if let Some(code) = &r.error_code {
-        out.extend_from_slice(b",\"errorCode\":");
-        write_json_str(&mut out, code);
+        fields.push(("errorCode", json!(code)));
     }
-    out.extend_from_slice(b",\"verified\":");
-    out.extend_from_slice(if r.verified { b"true" } else { b"false" });
+    fields.push(("verified", json!(r.verified)));
     if let Some(claim) = &r.claim_check {
-        out.extend_from_slice(b",\"uri\":");
-        write_json_str(&mut out, &claim.uri);
-        out.extend_from_slice(b",\"sha256\":");
-        write_json_str(&mut out, &claim.sha256);
+        fields.push(("uri", json!(claim.uri)));
+        fields.push(("sha256", json!(claim.sha256)));
     }
-    out.extend_from_slice(
-        format!(
-            ",\"size\":{}",
-            number(r.bytes.as_ref().map(|b| b.len() as i64))
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(b",\"contentType\":");
-    match &r.content_type {
-        Some(t) => write_json_str(&mut out, t),
-        None => out.extend_from_slice(b"null"),
+    fields.push(("size", json!(r.bytes.as_ref().map(|b| b.len()))));
+    fields.push(("contentType", json!(r.content_type)));
+    describe_bytes(&fields, r.bytes.as_deref())
+}
+
+/// A JSON object of `fields`, in this order, then `valueEncoding` and `value`: the bytes shown as
+/// this function would show them inline, whatever an event or a store claimed.
+fn describe_bytes(fields: &[(&str, serde_json::Value)], bytes: Option<&[u8]>) -> Vec<u8> {
+    let mut out = vec![b'{'];
+    for (name, value) in fields {
+        write_json_str(&mut out, name);
+        out.push(b':');
+        out.extend_from_slice(value.to_string().as_bytes());
+        out.push(b',');
     }
-    // Bytes are shown as this function would show them inline, whatever the event claimed.
-    let shown = r.bytes.as_deref().map(|b| (b, classify(b)));
-    out.extend_from_slice(b",\"valueEncoding\":");
+    let shown = bytes.map(|b| (b, classify(b)));
+    out.extend_from_slice(b"\"valueEncoding\":");
     match shown {
-        Some((_, e)) => write_json_str(&mut out, e.as_str()),
+        Some((_, encoding)) => write_json_str(&mut out, encoding.as_str()),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"value\":");
