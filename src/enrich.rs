@@ -267,34 +267,31 @@ impl Enricher {
             }
             out.extend_from_slice(slot.form.event());
             summary.batch_bytes += self.entry_size(slot.form.event());
-            let mut by_topic = TopicCounts {
-                records: 1,
-                ..TopicCounts::default()
-            };
+            // Allocate a topic's name once per batch, not once per record.
+            let mut unknown_topic = TopicCounts::default();
+            let counts = match &slot.topic {
+                Some(topic) if summary.topics.contains_key(topic) => summary.topics.get_mut(topic),
+                Some(topic) => Some(summary.topics.entry(topic.clone()).or_default()),
+                None => None,
+            }
+            .unwrap_or(&mut unknown_topic);
+            counts.records += 1;
             match &slot.form {
                 Form::Inline { .. } => {
                     summary.inline += 1;
-                    by_topic.inline = 1;
+                    counts.inline += 1;
                 }
                 Form::Claim { object, .. } => {
                     summary.offloaded += 1;
-                    by_topic.offloaded = 1;
-                    by_topic.bytes_stored = object.body.len() as u64;
+                    counts.offloaded += 1;
+                    counts.bytes_stored += object.body.len() as u64;
                 }
                 Form::Dead { code, object, .. } => {
                     summary.dead_lettered += 1;
                     *summary.dead_letter_codes.entry(code.as_str()).or_default() += 1;
-                    by_topic.dead_lettered = 1;
-                    by_topic.bytes_stored = object.body.len() as u64;
+                    counts.dead_lettered += 1;
+                    counts.bytes_stored += object.body.len() as u64;
                 }
-            }
-            if let Some(topic) = &slot.topic {
-                let counts = summary.topics.entry(topic.clone()).or_default();
-                counts.records += by_topic.records;
-                counts.inline += by_topic.inline;
-                counts.offloaded += by_topic.offloaded;
-                counts.dead_lettered += by_topic.dead_lettered;
-                counts.bytes_stored += by_topic.bytes_stored;
             }
         }
         out.push(b']');
@@ -802,6 +799,12 @@ mod tests {
             "stored exactly as received"
         );
         assert_eq!(out.summary.dead_letter_codes["invalid-base64"], 1);
+        let orders = &out.summary.topics["orders"];
+        assert_eq!(
+            (orders.records, orders.inline, orders.dead_lettered),
+            (2, 1, 1)
+        );
+        assert_eq!(orders.bytes_stored, raw.len() as u64);
     }
 
     #[tokio::test]
