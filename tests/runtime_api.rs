@@ -9,8 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{SeaweedFs, check_batch, event_files};
-use kafka_claim_check::Settings;
+use common::{SeaweedFs, event_files};
 use serde_json::Value;
 
 const FUNCTION: &str = "kafka-claim-check";
@@ -162,7 +161,6 @@ async fn every_sample_batch_through_the_runtime_api() {
     let server = SeaweedFs::start();
     let bucket = server.bucket("runtime").await;
     let watch = Watch::start(&function_env(&server, &bucket));
-    let s = Settings::default();
     for file in event_files() {
         let input = std::fs::read(&file).unwrap();
         let (status, body) = watch.invoke(&input);
@@ -174,19 +172,7 @@ async fn every_sample_batch_through_the_runtime_api() {
             String::from_utf8_lossy(&body),
             watch.output()
         );
-        check_batch(
-            &input,
-            &body,
-            s.max_event_bytes,
-            s.envelope_reserve_bytes,
-            s.max_batch_bytes,
-            |key| {
-                let server = &server;
-                let bucket = bucket.clone();
-                async move { server.get(&bucket, &key).await }
-            },
-        )
-        .await;
+        server.check_default_batch(&bucket, &input, &body).await;
     }
     // One JSON summary line per invocation, in the function's log.
     let output = watch.output();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_sdk_s3::types::ChecksumMode;
 use base64::Engine as _;
-use common::{Form, SeaweedFs, check_batch, event_files, read};
+use common::{Form, SeaweedFs, event_files, read};
 use kafka_claim_check::config::Sse;
 use kafka_claim_check::store::{PayloadStore, S3Store, StoreError, StoredObject};
 use kafka_claim_check::{EnrichError, Enricher, Settings};
@@ -29,20 +29,7 @@ async fn every_sample_batch_ends_in_the_three_forms_within_limits() {
             .enrich(&input, None)
             .await
             .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
-        let s = Settings::default();
-        let forms = check_batch(
-            &input,
-            &out.body,
-            s.max_event_bytes,
-            s.envelope_reserve_bytes,
-            s.max_batch_bytes,
-            |key| {
-                let server = &server;
-                let bucket = bucket.clone();
-                async move { server.get(&bucket, &key).await }
-            },
-        )
-        .await;
+        let forms = server.check_default_batch(&bucket, &input, &out.body).await;
         seen.extend(forms);
     }
     for form in [Form::Inline, Form::ClaimCheck, Form::DeadLetter] {

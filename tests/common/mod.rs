@@ -214,6 +214,25 @@ impl SeaweedFs {
         name
     }
 
+    /// [`check_batch`] with the default limits, reading stored objects from `bucket`.
+    pub async fn check_default_batch(
+        &self,
+        bucket: &str,
+        input: &[u8],
+        output: &[u8],
+    ) -> Vec<Form> {
+        let s = kafka_claim_check::Settings::default();
+        check_batch(
+            input,
+            output,
+            s.max_event_bytes,
+            s.envelope_reserve_bytes,
+            s.max_batch_bytes,
+            |key| async move { self.get(bucket, &key).await },
+        )
+        .await
+    }
+
     /// Every key in `bucket`.
     pub async fn keys(&self, bucket: &str) -> Vec<String> {
         let mut keys = Vec::new();
