@@ -105,39 +105,24 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    // Metrics off: their one line per invocation would interleave with the tables.
-    let quiet = || Settings {
-        metrics: kafka_claim_check::metrics::MetricsSettings {
-            enabled: false,
-            ..Default::default()
-        },
-        ..Settings::default()
-    };
-    let many_small = Settings {
-        max_batch_bytes: 6 * 1024 * 1024,
-        ..quiet()
-    };
     vec![
         Case {
             name: "large",
             body: batch(&mut Rng(1), 10, |r| json_payload(r, 420_000)),
             records: 10,
-            settings: quiet(),
+            settings: cases_settings("large"),
         },
         Case {
             name: "typical",
             body: batch(&mut Rng(2), 10, |r| json_payload(r, 20_000)),
             records: 10,
-            settings: Settings {
-                max_batch_bytes: 1024 * 1024,
-                ..quiet()
-            },
+            settings: cases_settings("typical"),
         },
         Case {
             name: "many-small",
             body: batch(&mut Rng(3), 1000, |r| json_payload(r, 1_000)),
             records: 1000,
-            settings: many_small,
+            settings: cases_settings("many-small"),
         },
         Case {
             name: "binary",
@@ -145,7 +130,7 @@ fn cases() -> Vec<Case> {
                 (0..400_000).map(|_| r.next() as u8).collect()
             }),
             records: 10,
-            settings: quiet(),
+            settings: cases_settings("binary"),
         },
     ]
 }
@@ -339,6 +324,8 @@ fn peak_rss_child(name: &str, path: &str) {
     println!("{} {} {}", before, status_kib("VmHWM"), body.len());
 }
 
+/// The settings of a case: batch limits that keep its records inline where it says so, and
+/// metrics off (their one line per invocation would interleave with the tables).
 fn cases_settings(name: &str) -> Settings {
     let mut settings = Settings::default();
     settings.metrics.enabled = false;
