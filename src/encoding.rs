@@ -168,6 +168,8 @@ pub mod reference {
 
     use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
+    use crate::record::BorrowedStr;
+
     /// [`super::is_strict_json`], the slow way.
     pub fn is_strict_json(bytes: &[u8]) -> bool {
         match (bytes.first(), bytes.last()) {
@@ -228,7 +230,7 @@ pub mod reference {
             // Most objects are small: a linear scan beats hashing until they are not.
             let mut small: Vec<Cow<'de, str>> = Vec::new();
             let mut large: Option<HashSet<Cow<'de, str>>> = None;
-            while let Some(MapKey(key)) = map.next_key::<MapKey<'de>>()? {
+            while let Some(BorrowedStr(key)) = map.next_key::<BorrowedStr<'de>>()? {
                 let duplicate = match large.as_mut() {
                     Some(set) => !set.insert(key),
                     None if small.contains(&key) => true,
@@ -246,28 +248,6 @@ pub mod reference {
                 map.next_value::<StrictJson>()?;
             }
             Ok(StrictJson)
-        }
-    }
-
-    /// An object key, borrowed from the input when it has no escapes.
-    struct MapKey<'de>(Cow<'de, str>);
-
-    impl<'de> Deserialize<'de> for MapKey<'de> {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct KeyVisitor;
-            impl<'de> Visitor<'de> for KeyVisitor {
-                type Value = MapKey<'de>;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("an object key")
-                }
-                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<MapKey<'de>, E> {
-                    Ok(MapKey(Cow::Borrowed(v)))
-                }
-                fn visit_str<E>(self, v: &str) -> Result<MapKey<'de>, E> {
-                    Ok(MapKey(Cow::Owned(v.to_owned())))
-                }
-            }
-            deserializer.deserialize_str(KeyVisitor)
         }
     }
 }

@@ -516,7 +516,7 @@ impl<'de> Deserialize<'de> for Entries<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
                 let mut entries = Vec::new();
-                while let Some(name) = map.next_key::<Name<'de>>()? {
+                while let Some(name) = map.next_key::<BorrowedStr<'de>>()? {
                     entries.push((name.0, map.next_value::<&'de RawValue>()?));
                 }
                 Ok(Entries(entries))
@@ -526,24 +526,25 @@ impl<'de> Deserialize<'de> for Entries<'de> {
     }
 }
 
-struct Name<'a>(Cow<'a, str>);
+/// A JSON string (a header name, an object key), borrowed from the input when it has no escapes.
+pub(crate) struct BorrowedStr<'a>(pub(crate) Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for Name<'de> {
+impl<'de> Deserialize<'de> for BorrowedStr<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl<'de> Visitor<'de> for NameVisitor {
-            type Value = Name<'de>;
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = BorrowedStr<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a header name")
+                f.write_str("a string")
             }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<BorrowedStr<'de>, E> {
+                Ok(BorrowedStr(Cow::Borrowed(v)))
             }
-            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_owned())))
+            fn visit_str<E>(self, v: &str) -> Result<BorrowedStr<'de>, E> {
+                Ok(BorrowedStr(Cow::Owned(v.to_owned())))
             }
         }
-        deserializer.deserialize_str(NameVisitor)
+        deserializer.deserialize_str(StrVisitor)
     }
 }
 
