@@ -104,6 +104,11 @@ struct Case {
     settings: Settings,
 }
 
+/// `BENCH_CASE=large,binary` limits the handler and memory benchmarks to those batches.
+fn selected(case: &Case) -> bool {
+    std::env::var("BENCH_CASE").map_or(true, |names| names.split(',').any(|n| n == case.name))
+}
+
 fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -265,7 +270,7 @@ fn handler_bench(runtime: &tokio::runtime::Runtime) {
         "| batch | request | handler | MB/s | records/s | floor | floor MB/s | handler / floor |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for case in cases() {
+    for case in cases().into_iter().filter(selected) {
         let enricher = Enricher::new(case.settings.clone(), Arc::new(MemoryStore::new("bench")));
         let check = runtime.block_on(enricher.enrich(&case.body, None)).unwrap();
         assert_eq!(check.summary.records, case.records);
@@ -356,7 +361,7 @@ fn peak_rss_bench() {
     println!("|---|---|---|---|---|");
     let exe = std::env::current_exe().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for case in cases() {
+    for case in cases().into_iter().filter(selected) {
         let path = dir.path().join(case.name);
         std::fs::write(&path, &case.body).unwrap();
         let out = Command::new(&exe)

@@ -2,8 +2,9 @@
 //!
 //! It accepts exactly what `serde_json` parses (RFC 8259, nesting below 128 levels, no unpaired
 //! surrogate escapes) and additionally rejects duplicate object keys and numbers outside the
-//! `f64` range. It allocates nothing for documents whose objects have few keys, and runs several
-//! times faster than walking the document with `serde_json` (see `benches/pipeline.rs`, "stages").
+//! `f64` range. It allocates nothing for documents whose objects have few unescaped keys, scans
+//! strings eight bytes at a time, and runs as fast as `serde_json` merely skipping the document
+//! (see `benches/pipeline.rs`, "stages").
 //! A test checks it against a `serde_json`-based reference on generated documents.
 
 use std::borrow::Cow;
@@ -28,16 +29,18 @@ static STRING_STOP: [bool; 256] = {
     table
 };
 
-/// Whether any byte of `word` may be a quote, a backslash or a control character (exact: no
-/// such byte is ever missed; bytes of 0x80 and above are never flagged).
-fn may_stop_string(word: u64) -> bool {
+/// Flags, in bit 7 of each byte, the bytes of `word` (little-endian) that end the fast part of a
+/// string: a quote, a backslash or a control character. Bytes above the first flagged one may be
+/// flagged wrongly (borrows propagate upwards), but the lowest flag is always exact, and no such
+/// byte is ever missed.
+fn string_stops(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let quote = zero_byte(word ^ (ONES * b'"' as u64));
     let backslash = zero_byte(word ^ (ONES * b'\\' as u64));
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    quote | backslash | control != 0
+    quote | backslash | control
 }
 
 /// True when `bytes` (already known to be UTF-8) are one strict JSON value with nothing around it.
@@ -53,17 +56,25 @@ pub(crate) fn validate(bytes: &[u8]) -> bool {
 struct Validator<'a> {
     b: &'a [u8],
     i: usize,
-    /// Keys of the objects being validated, innermost last.
-    keys: Vec<Cow<'a, [u8]>>,
+    /// The raw keys (the bytes between the quotes) of the objects being validated, innermost
+    /// last. An object whose keys are compared in a [`KeySet`] keeps none here.
+    keys: Vec<&'a [u8]>,
 }
 
+/// The keys of an object that has an escaped key or many keys, compared unescaped (so `"a"` and
+/// `"\u0061"` are the same key).
+type KeySet<'a> = HashSet<Cow<'a, [u8]>>;
+
 impl<'a> Validator<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
+    /// The next byte, or 0 at the end (0 is never valid where this is called).
+    #[inline(always)]
+    fn peek(&self) -> u8 {
+        self.b.get(self.i).copied().unwrap_or(0)
     }
 
+    #[inline(always)]
     fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+        while let b' ' | b'\t' | b'\n' | b'\r' = self.peek() {
             self.i += 1;
         }
     }
@@ -79,13 +90,13 @@ impl<'a> Validator<'a> {
 
     fn value(&mut self, depth: usize) -> bool {
         match self.peek() {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string().is_some(),
-            Some(b't') => self.literal(b"true"),
-            Some(b'f') => self.literal(b"false"),
-            Some(b'n') => self.literal(b"null"),
-            Some(b'-' | b'0'..=b'9') => self.number(),
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().is_some(),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
             _ => false,
         }
     }
@@ -96,7 +107,7 @@ impl<'a> Validator<'a> {
         }
         self.i += 1;
         self.ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == b']' {
             self.i += 1;
             return true;
         }
@@ -106,11 +117,11 @@ impl<'a> Validator<'a> {
             }
             self.ws();
             match self.peek() {
-                Some(b',') => {
+                b',' => {
                     self.i += 1;
                     self.ws();
                 }
-                Some(b']') => {
+                b']' => {
                     self.i += 1;
                     return true;
                 }
@@ -125,35 +136,35 @@ impl<'a> Validator<'a> {
         }
         self.i += 1;
         self.ws();
-        if self.peek() == Some(b'}') {
+        if self.peek() == b'}' {
             self.i += 1;
             return true;
         }
         let start = self.keys.len();
-        let mut set: Option<HashSet<Cow<'a, [u8]>>> = None;
+        let mut set: Option<Box<KeySet<'a>>> = None;
         let ok = loop {
-            if self.peek() != Some(b'"') {
+            if self.peek() != b'"' {
                 break false;
             }
-            let Some(key) = self.string() else {
+            let Some((key, escaped)) = self.string() else {
                 break false;
             };
-            let duplicate = match set.as_mut() {
-                Some(set) => !set.insert(key),
-                None => {
-                    let duplicate = self.keys[start..].contains(&key);
+            let unique = match set.as_mut() {
+                None if !escaped && self.keys.len() - start < LINEAR_KEYS => {
+                    // Length and first byte rule out most keys without a call to memcmp.
+                    let unique = !self.keys[start..]
+                        .iter()
+                        .any(|k| k.len() == key.len() && k.first() == key.first() && *k == key);
                     self.keys.push(key);
-                    if self.keys.len() - start > LINEAR_KEYS {
-                        set = Some(self.keys.drain(start..).collect());
-                    }
-                    duplicate
+                    unique
                 }
+                _ => self.insert_key(&mut set, start, key, escaped),
             };
-            if duplicate {
+            if !unique {
                 break false;
             }
             self.ws();
-            if self.peek() != Some(b':') {
+            if self.peek() != b':' {
                 break false;
             }
             self.i += 1;
@@ -163,11 +174,11 @@ impl<'a> Validator<'a> {
             }
             self.ws();
             match self.peek() {
-                Some(b',') => {
+                b',' => {
                     self.i += 1;
                     self.ws();
                 }
-                Some(b'}') => {
+                b'}' => {
                     self.i += 1;
                     break true;
                 }
@@ -178,30 +189,73 @@ impl<'a> Validator<'a> {
         ok
     }
 
-    /// Validates a string and returns its content as a comparable key: the raw bytes, or the
-    /// unescaped text when it has escapes (so `"a"` and `"\u0061"` are the same key).
-    fn string(&mut self) -> Option<Cow<'a, [u8]>> {
+    /// The slow path of duplicate detection: moves the object's keys into a set on its first
+    /// escaped key or once it has many keys, and inserts `key` there. False for a duplicate.
+    #[cold]
+    #[inline(never)]
+    fn insert_key(
+        &mut self,
+        set: &mut Option<Box<KeySet<'a>>>,
+        start: usize,
+        key: &'a [u8],
+        escaped: bool,
+    ) -> bool {
+        let set = set
+            .get_or_insert_with(|| Box::new(self.keys.drain(start..).map(Cow::Borrowed).collect()));
+        let key = if escaped {
+            // serde_json unescapes keys the same way.
+            let mut quoted = Vec::with_capacity(key.len() + 2);
+            quoted.push(b'"');
+            quoted.extend_from_slice(key);
+            quoted.push(b'"');
+            match serde_json::from_slice::<String>(&quoted) {
+                Ok(text) => Cow::Owned(text.into_bytes()),
+                Err(_) => return false,
+            }
+        } else {
+            Cow::Borrowed(key)
+        };
+        set.insert(key)
+    }
+
+    /// Validates a string and returns its raw content (between the quotes) and whether it has
+    /// escapes.
+    #[inline(always)]
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
         self.i += 1;
         let start = self.i;
+        let b = self.b;
+        // Eight bytes at a time, jumping to the first byte that ends the fast part.
+        while let Some(word) = b.get(self.i..self.i + 8) {
+            let stops = string_stops(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+            if stops != 0 {
+                self.i += (stops.trailing_zeros() / 8) as usize;
+                if b[self.i] == b'"' {
+                    self.i += 1;
+                    return Some((&b[start..self.i - 1], false));
+                }
+                return self.string_rest(start);
+            }
+            self.i += 8;
+        }
+        self.string_rest(start)
+    }
+
+    /// The rest of a string from a byte that may end its fast part: escapes, control
+    /// characters, and the last few bytes of the input.
+    #[inline(never)]
+    fn string_rest(&mut self, start: usize) -> Option<(&'a [u8], bool)> {
         let mut escaped = false;
         loop {
-            // Eight bytes at a time while none of them ends the fast part, then byte by byte.
-            while let Some(word) = self.b.get(self.i..self.i + 8) {
-                let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-                if may_stop_string(word) {
-                    break;
-                }
-                self.i += 8;
-            }
             while self.i < self.b.len() && !STRING_STOP[self.b[self.i] as usize] {
                 self.i += 1;
             }
-            match self.peek()? {
+            match self.b.get(self.i)? {
                 b'"' => break,
                 b'\\' => {
                     escaped = true;
                     self.i += 1;
-                    match self.peek()? {
+                    match self.b.get(self.i)? {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 1,
                         b'u' => self.unicode_escape()?,
                         _ => return None,
@@ -210,19 +264,8 @@ impl<'a> Validator<'a> {
                 _ => return None, // a raw control character
             }
         }
-        let raw = &self.b[start..self.i];
         self.i += 1;
-        if !escaped {
-            return Some(Cow::Borrowed(raw));
-        }
-        // Rare: keys with escapes. serde_json unescapes them the same way.
-        let mut quoted = Vec::with_capacity(raw.len() + 2);
-        quoted.push(b'"');
-        quoted.extend_from_slice(raw);
-        quoted.push(b'"');
-        serde_json::from_slice::<String>(&quoted)
-            .ok()
-            .map(|s| Cow::Owned(s.into_bytes()))
+        Some((&self.b[start..self.i - 1], escaped))
     }
 
     /// After `\u`: four hex digits, and a low surrogate escape after a high one.
@@ -254,7 +297,7 @@ impl<'a> Validator<'a> {
 
     fn digits(&mut self) -> usize {
         let start = self.i;
-        while let Some(b'0'..=b'9') = self.peek() {
+        while let b'0'..=b'9' = self.peek() {
             self.i += 1;
         }
         self.i - start
@@ -262,26 +305,26 @@ impl<'a> Validator<'a> {
 
     fn number(&mut self) -> bool {
         let start = self.i;
-        if self.peek() == Some(b'-') {
+        if self.peek() == b'-' {
             self.i += 1;
         }
         match self.peek() {
-            Some(b'0') => self.i += 1,
-            Some(b'1'..=b'9') => {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => {
                 self.digits();
             }
             _ => return false,
         }
         let mut exponent = false;
-        if self.peek() == Some(b'.') {
+        if self.peek() == b'.' {
             self.i += 1;
             if self.digits() == 0 {
                 return false;
             }
         }
-        if let Some(b'e' | b'E') = self.peek() {
+        if let b'e' | b'E' = self.peek() {
             self.i += 1;
-            if let Some(b'+' | b'-') = self.peek() {
+            if let b'+' | b'-' = self.peek() {
                 self.i += 1;
             }
             if self.digits() == 0 {
@@ -351,6 +394,15 @@ mod tests {
             b"{\"a\":1,}",
             b"{\"a\" :1 , \"b\": [ ] }",
             b"{\"a\":1,\"\\u0061\":2}",
+            b"{\"\\u0061\":1,\"a\":2}",
+            b"{\"a\":1,\"b\":2,\"\\u0062\":3}",
+            b"{\"\\u0061\":1,\"b\":2}",
+            b"{\"\\x\":1}",
+            b"{\"\\u0061\":{\"a\":1,\"a\":2}}",
+            b"{\"\\u0061\":{\"b\":1},\"b\":2,\"c\":{\"b\":3}}",
+            b"{\"a\":{\"\\u0062\":1,\"b\":2},\"c\":3}",
+            b"{\"a\":{\"\\u0062\":1,\"c\":2},\"a\":3}",
+            b"{\"sku\":1,\"qty\":2,\"sky\":3,\"qty\":4}",
             b"{\"a\":{\"a\":1},\"b\":{\"a\":2}}",
             b"{\"a\":1}{}",
             b"[] ",
@@ -421,21 +473,47 @@ mod tests {
 
 #[cfg(test)]
 mod word_tests {
-    use super::{STRING_STOP, may_stop_string};
+    use super::{STRING_STOP, string_stops};
+    use proptest::prelude::*;
+
+    /// Where the word scan says the fast part ends: the first flagged byte, or 8.
+    fn first_flagged(word: [u8; 8]) -> usize {
+        (string_stops(u64::from_le_bytes(word)).trailing_zeros() / 8) as usize
+    }
+
+    fn first_stop(word: [u8; 8]) -> usize {
+        word.iter()
+            .position(|&b| STRING_STOP[b as usize])
+            .unwrap_or(8)
+    }
 
     #[test]
-    fn the_word_test_never_misses_a_stop_byte() {
+    fn every_byte_value_is_found_at_every_position() {
         for byte in 0..=255u8 {
             for position in 0..8 {
                 let mut word = [b'a'; 8];
                 word[position] = byte;
-                let flagged = may_stop_string(u64::from_le_bytes(word));
-                if STRING_STOP[byte as usize] {
-                    assert!(flagged, "byte {byte:#x} at {position}");
-                } else {
-                    assert!(!flagged, "byte {byte:#x} at {position} is not a stop byte");
-                }
+                assert_eq!(
+                    first_flagged(word),
+                    first_stop(word),
+                    "byte {byte:#x} at {position}"
+                );
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn the_first_flagged_byte_is_the_first_stop_byte(
+            word in prop::array::uniform8(prop::sample::select(vec![0u8, 0x1f, 0x20, b'"', b'#', b'[', b'\\', b']', b'a', 0x7f, 0x80, 0xa2, 0xdc, 0xff]))
+        ) {
+            prop_assert_eq!(first_flagged(word), first_stop(word));
+        }
+
+        #[test]
+        fn any_word(word in any::<[u8; 8]>()) {
+            prop_assert_eq!(first_flagged(word), first_stop(word));
         }
     }
 }
