@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, Visitor};
 use serde_json::value::RawValue;
 
 use crate::encoding::from_base64;
@@ -465,64 +465,156 @@ fn bytes_field(field: &'static str, raw: &RawValue) -> Result<Option<Vec<u8>>, R
     })
 }
 
+/// Decodes a `headers` field: an array of objects mapping a name to an array of byte values.
 fn headers(raw: &RawValue) -> Result<Vec<Header>, RecordError> {
     if is_null(raw) {
         return Ok(Vec::new());
     }
-    let bad = || {
+    HeaderReader {
+        text: raw.get(),
+        i: 0,
+    }
+    .list()
+    .ok_or_else(|| {
         RecordError::new(
             ErrorCode::InvalidHeader,
             "`headers` must be an array of objects that map a header name to an array of byte values (-128 to 255)",
         )
-    };
-    let list: Vec<Entries<'_>> = serde_json::from_str(raw.get()).map_err(|_| bad())?;
-    let mut headers = Vec::with_capacity(list.len());
-    for Entries(entries) in list {
-        for (name, value) in entries {
-            let value = if is_null(value) {
-                None
-            } else {
-                let numbers: Vec<i16> = serde_json::from_str(value.get()).map_err(|_| bad())?;
-                let mut bytes = Vec::with_capacity(numbers.len());
-                for n in numbers {
-                    // Lambda's Kafka trigger sends Java's signed bytes; accept unsigned ones too.
-                    let byte = u8::try_from(n)
-                        .ok()
-                        .or_else(|| i8::try_from(n).ok().map(|b| b as u8))
-                        .ok_or_else(bad)?;
-                    bytes.push(byte);
-                }
-                Some(bytes)
-            };
-            headers.push(Header {
-                name: name.into_owned(),
-                value,
-            });
-        }
-    }
-    Ok(headers)
+    })
 }
 
-/// The entries of a JSON object in document order, duplicates kept.
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// Reads a header list by hand, in one pass. The list is already known to be valid JSON (the
+/// request was split by `serde_json`), so only its shape is checked here; header bytes, one JSON
+/// number each, are the densest part of a batch of small records.
+struct HeaderReader<'a> {
+    text: &'a str,
+    i: usize,
+}
 
-impl<'de> Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntriesVisitor;
-        impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = Entries<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
+impl HeaderReader<'_> {
+    /// The next byte, or 0 at the end.
+    fn peek(&self) -> u8 {
+        self.text.as_bytes().get(self.i).copied().unwrap_or(0)
+    }
+
+    /// Skips white space, then consumes `byte` if it comes next.
+    fn eat(&mut self, byte: u8) -> bool {
+        while let b' ' | b'\t' | b'\n' | b'\r' = self.peek() {
+            self.i += 1;
+        }
+        let found = self.peek() == byte;
+        self.i += usize::from(found);
+        found
+    }
+
+    fn list(&mut self) -> Option<Vec<Header>> {
+        let mut headers = Vec::new();
+        if !self.eat(b'[') {
+            return None;
+        }
+        if self.eat(b']') {
+            return Some(headers);
+        }
+        loop {
+            if !self.eat(b'{') {
+                return None;
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(name) = map.next_key::<BorrowedStr<'de>>()? {
-                    entries.push((name.0, map.next_value::<&'de RawValue>()?));
+            if !self.eat(b'}') {
+                loop {
+                    let name = self.name()?;
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    let value = self.bytes()?;
+                    headers.push(Header { name, value });
+                    if self.eat(b'}') {
+                        break;
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
                 }
-                Ok(Entries(entries))
+            }
+            if self.eat(b']') {
+                break;
+            }
+            if !self.eat(b',') {
+                return None;
             }
         }
-        deserializer.deserialize_map(EntriesVisitor)
+        Some(headers)
+    }
+
+    /// A header name: a JSON string, unescaped.
+    fn name(&mut self) -> Option<String> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.i;
+        let bytes = self.text.as_bytes();
+        let mut escaped = false;
+        loop {
+            match bytes.get(self.i)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    self.i += 2;
+                }
+                _ => self.i += 1,
+            }
+        }
+        self.i += 1;
+        if escaped {
+            serde_json::from_str(&self.text[start - 1..self.i]).ok()
+        } else {
+            Some(self.text[start..self.i - 1].to_owned())
+        }
+    }
+
+    /// `null`, or an array of integers from -128 to 255 (Java's signed bytes or unsigned ones).
+    fn bytes(&mut self) -> Option<Option<Vec<u8>>> {
+        if self.eat(b'n') {
+            return self.text[self.i..].starts_with("ull").then(|| {
+                self.i += 3;
+                None
+            });
+        }
+        if !self.eat(b'[') {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        if self.eat(b']') {
+            return Some(Some(bytes));
+        }
+        loop {
+            let negative = self.eat(b'-');
+            let start = self.i;
+            let mut n: u32 = 0;
+            while let digit @ b'0'..=b'9' = self.peek() {
+                n = n * 10 + u32::from(digit - b'0');
+                if n > 255 {
+                    return None;
+                }
+                self.i += 1;
+            }
+            // A fraction or an exponent makes it a float, which is not a byte.
+            if self.i == start || matches!(self.peek(), b'.' | b'e' | b'E') {
+                return None;
+            }
+            bytes.push(match (negative, n) {
+                (false, n) => n as u8,
+                // serde_json reads `-0` as the float -0.0.
+                (true, n @ 1..=128) => (n as i32).wrapping_neg() as u8,
+                (true, _) => return None,
+            });
+            if self.eat(b']') {
+                break;
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+        }
+        Some(Some(bytes))
     }
 }
 
@@ -551,6 +643,112 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use serde::de::MapAccess;
+
+    /// The entries of a JSON object in document order, duplicates kept.
+    struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+    impl<'de> Deserialize<'de> for Entries<'de> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct EntriesVisitor;
+            impl<'de> Visitor<'de> for EntriesVisitor {
+                type Value = Entries<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Entries<'de>, A::Error> {
+                    let mut entries = Vec::new();
+                    while let Some(name) = map.next_key::<BorrowedStr<'de>>()? {
+                        entries.push((name.0, map.next_value::<&'de RawValue>()?));
+                    }
+                    Ok(Entries(entries))
+                }
+            }
+            deserializer.deserialize_map(EntriesVisitor)
+        }
+    }
+
+    /// The first version of [`headers`], on `serde_json`: the reference the reader must agree with.
+    fn headers_reference(raw: &RawValue) -> Option<Vec<Header>> {
+        if is_null(raw) {
+            return Some(Vec::new());
+        }
+        let list: Vec<Entries<'_>> = serde_json::from_str(raw.get()).ok()?;
+        let mut headers = Vec::with_capacity(list.len());
+        for Entries(entries) in list {
+            for (name, value) in entries {
+                let value = if is_null(value) {
+                    None
+                } else {
+                    let numbers: Vec<i16> = serde_json::from_str(value.get()).ok()?;
+                    let mut bytes = Vec::with_capacity(numbers.len());
+                    for n in numbers {
+                        let byte = u8::try_from(n)
+                            .ok()
+                            .or_else(|| i8::try_from(n).ok().map(|b| b as u8))?;
+                        bytes.push(byte);
+                    }
+                    Some(bytes)
+                };
+                headers.push(Header {
+                    name: name.into_owned(),
+                    value,
+                });
+            }
+        }
+        Some(headers)
+    }
+
+    /// Header lists as JSON text: mostly well-formed, with every kind of wrong shape mixed in,
+    /// white space in places, and duplicate names (which a `serde_json::Value` would drop).
+    fn header_list_text() -> impl Strategy<Value = String> {
+        let number = prop_oneof![
+            4 => (-300i64..300).prop_map(|n| n.to_string()),
+            1 => prop::sample::select(vec!["1.0", "-0", "-0.0", "1e2", "2E0", "70000", "-129", "-128", "255", "256", "18446744073709551615", "-9223372036854775809"]).prop_map(str::to_string),
+        ];
+        let bytes = prop_oneof![
+            6 => prop::collection::vec(number, 0..6).prop_map(|v| format!("[{}]", v.join(", "))),
+            1 => Just("null".to_string()),
+            1 => Just("\"AP8=\"".to_string()),
+            1 => Just("{\"a\":[1]}".to_string()),
+            1 => Just("[[1]]".to_string()),
+            1 => Just("[null]".to_string()),
+            1 => Just("true".to_string()),
+        ];
+        let name =
+            "[a-c\\\\\"\u{e9}\n/-]{0,4}".prop_map(|n| serde_json::Value::from(n).to_string());
+        let name = prop_oneof![4 => name, 1 => Just("\"\\u0061\"".to_string())];
+        let entry = prop::collection::vec((name, bytes), 0..4).prop_map(|pairs| {
+            let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} : {v}")).collect();
+            format!("{{{}}}", body.join(","))
+        });
+        let entry = prop_oneof![
+            8 => entry,
+            1 => Just("[]".to_string()),
+            1 => Just("null".to_string()),
+            1 => Just("\"h\"".to_string()),
+        ];
+        prop_oneof![
+            10 => prop::collection::vec(entry, 0..4).prop_map(|e| format!("[ {} ]", e.join(","))),
+            1 => Just("null".to_string()),
+            1 => Just("{}".to_string()),
+            1 => Just("\"headers\"".to_string()),
+            1 => Just("7".to_string()),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn header_reader_agrees_with_serde_json(text in header_list_text()) {
+            let raw: Box<RawValue> = serde_json::from_str(&text).unwrap();
+            proptest::prop_assert_eq!(headers(&raw).ok(), headers_reference(&raw), "{}", text);
+        }
+    }
 
     fn decode_str(json: &str) -> Result<Record, Box<Broken>> {
         let raw: Box<RawValue> = serde_json::from_str(json).unwrap();
