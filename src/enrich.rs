@@ -310,7 +310,7 @@ impl Enricher {
 
     /// The first decision for a decoded record: inline if it fits (and `auto`), else a claim check.
     fn plan<'a>(&self, raw: &'a RawValue, record: Record) -> Slot<'a> {
-        let mut head = Vec::new();
+        let mut head = Vec::with_capacity(event::head_capacity(&record));
         event::write_head(&mut head, &record);
         let encoding = record.value.as_deref().map(classify);
         let mut slot = Slot {
@@ -342,9 +342,11 @@ impl Enricher {
             self.offload(&mut slot);
             return slot;
         }
-        let mut event = slot.head.clone();
         let value = slot.record.as_ref().and_then(|r| r.value.as_deref());
-        event::write_inline_tail(&mut event, value.zip(slot.encoding));
+        let tail = value.zip(slot.encoding);
+        let mut event = Vec::with_capacity(slot.head.len() + event::inline_tail_capacity(tail));
+        event.extend_from_slice(&slot.head);
+        event::write_inline_tail(&mut event, tail);
         if self.fits(&event) {
             slot.form = Form::Inline { event };
         } else if has_value {
@@ -381,7 +383,9 @@ impl Enricher {
             Encoding::Json => event::kept_fields(value, &self.settings.keep_pointers),
             _ => None,
         };
-        let mut event = slot.head.clone();
+        let room = event::CLAIM_CHECK_TAIL_CAPACITY + kept.as_ref().map_or(0, Vec::len);
+        let mut event = Vec::with_capacity(slot.head.len() + room);
+        event.extend_from_slice(&slot.head);
         event::write_claim_check_tail(&mut event, &claim, kept.as_deref());
         if kept.is_some() && !self.fits(&event) {
             event = slot.head.clone();

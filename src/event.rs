@@ -78,6 +78,30 @@ pub fn write_head(out: &mut Vec<u8>, record: &Record) {
     write_encoding(out, key_encoding);
 }
 
+/// About how long [`write_head`]'s output will be, so that it is allocated once in the common
+/// case (binary or text fields may need more room, and get it).
+pub fn head_capacity(record: &Record) -> usize {
+    let bytes = |b: Option<&Vec<u8>>| b.map_or(4, |b| b.len() / 3 * 4 + 8);
+    192 + record.coordinates.topic.as_ref().map_or(0, String::len)
+        + bytes(record.key.as_ref())
+        + record
+            .headers
+            .iter()
+            .map(|h| h.name.len() + bytes(h.value.as_ref()) + 24)
+            .sum::<usize>()
+}
+
+/// Room for what [`write_inline_tail`] appends.
+pub fn inline_tail_capacity(value: Option<(&[u8], Encoding)>) -> usize {
+    48 + value.map_or(0, |(bytes, encoding)| match encoding {
+        Encoding::Json => bytes.len(),
+        Encoding::Text | Encoding::Base64 => bytes.len() / 3 * 4 + 8,
+    })
+}
+
+/// Room for what [`write_claim_check_tail`] appends besides the kept fields.
+pub const CLAIM_CHECK_TAIL_CAPACITY: usize = 768;
+
 /// Completes an inline event after [`write_head`].
 pub fn write_inline_tail(out: &mut Vec<u8>, value: Option<(&[u8], Encoding)>) {
     out.extend_from_slice(b",\"value\":");
