@@ -88,19 +88,23 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// A value at nesting `depth`: scalars are read in place, containers in their own
+    /// functions, so that the common case (a string or a number inside an object) costs no call.
+    #[inline(always)]
     fn value(&mut self, depth: usize) -> bool {
         match self.peek() {
+            b'"' => self.string().is_some(),
+            b'-' | b'0'..=b'9' => self.number(),
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
-            b'"' => self.string().is_some(),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.number(),
             _ => false,
         }
     }
 
+    #[inline(never)]
     fn array(&mut self, depth: usize) -> bool {
         if depth > MAX_DEPTH {
             return false;
@@ -130,6 +134,7 @@ impl<'a> Validator<'a> {
         }
     }
 
+    #[inline(never)]
     fn object(&mut self, depth: usize) -> bool {
         if depth > MAX_DEPTH {
             return false;
@@ -303,18 +308,20 @@ impl<'a> Validator<'a> {
         self.i - start
     }
 
+    #[inline(always)]
     fn number(&mut self) -> bool {
         let start = self.i;
         if self.peek() == b'-' {
             self.i += 1;
         }
-        match self.peek() {
-            b'0' => self.i += 1,
-            b'1'..=b'9' => {
-                self.digits();
+        let integer_digits = match self.peek() {
+            b'0' => {
+                self.i += 1;
+                1
             }
+            b'1'..=b'9' => self.digits(),
             _ => return false,
-        }
+        };
         let mut exponent = false;
         if self.peek() == b'.' {
             self.i += 1;
@@ -332,14 +339,12 @@ impl<'a> Validator<'a> {
             }
             exponent = true;
         }
-        let token = &self.b[start..self.i];
-        // Without an exponent, a number with fewer than 300 digits before the point is finite;
+        // Without an exponent, a number with at most 300 digits before the point is finite;
         // others are checked exactly.
-        let integer_digits = token.iter().take_while(|b| **b != b'.').count();
         if !exponent && integer_digits <= 300 {
             return true;
         }
-        std::str::from_utf8(token)
+        std::str::from_utf8(&self.b[start..self.i])
             .ok()
             .and_then(|t| t.parse::<f64>().ok())
             .is_some_and(f64::is_finite)
