@@ -241,9 +241,16 @@ fn time_pair(budget: Duration, mut f: impl FnMut(), mut g: impl FnMut()) -> (Dur
         f();
         g();
     }
+    // A fixed count instead of a time budget, for counting instructions under valgrind.
+    let fixed: Option<usize> = std::env::var("BENCH_ITERATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok());
     let started = Instant::now();
     let (mut fs, mut gs) = (Vec::new(), Vec::new());
-    while fs.len() < 5 || (started.elapsed() < budget && fs.len() < 2000) {
+    while match fixed {
+        Some(n) => fs.len() < n,
+        None => fs.len() < 5 || (started.elapsed() < budget && fs.len() < 2000),
+    } {
         let t = Instant::now();
         f();
         fs.push(t.elapsed());
