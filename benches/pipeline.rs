@@ -140,8 +140,11 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// The floor: what any enrichment must do with the same libraries.
-fn floor(body: &[u8]) -> usize {
+/// The floor: what any enrichment must do with the same libraries (parse the request,
+/// base64-decode and SHA-256 every payload). With `check_json`, also what an enrichment that
+/// puts JSON payloads into its events must do at least: check that each payload parses as JSON
+/// (`serde_json`, skipping the document without building anything).
+fn floor(body: &[u8], check_json: bool) -> usize {
     #[derive(Deserialize)]
     struct Value<'a> {
         #[serde(borrow)]
@@ -155,6 +158,9 @@ fn floor(body: &[u8]) -> usize {
             let bytes = kafka_claim_check::encoding::from_base64(&value).unwrap();
             let digest = Sha256::digest(&bytes);
             n += digest[0] as usize + bytes.len();
+            if check_json {
+                n += usize::from(serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok());
+            }
         }
     }
     n
@@ -234,31 +240,31 @@ fn time(budget: Duration, mut f: impl FnMut()) -> Duration {
     median(samples)
 }
 
-/// Runs `f` and `g` alternately for about `budget` (at least 5 times each) and returns the
-/// median of each.
-fn time_pair(budget: Duration, mut f: impl FnMut(), mut g: impl FnMut()) -> (Duration, Duration) {
+/// Runs the functions in turn for about `budget` (at least 5 rounds) and returns the median
+/// time of each.
+fn time_interleaved(budget: Duration, fs: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
     for _ in 0..2 {
-        f();
-        g();
+        fs.iter_mut().for_each(|f| f());
     }
     // A fixed count instead of a time budget, for counting instructions under valgrind.
     let fixed: Option<usize> = std::env::var("BENCH_ITERATIONS")
         .ok()
         .and_then(|n| n.parse().ok());
     let started = Instant::now();
-    let (mut fs, mut gs) = (Vec::new(), Vec::new());
+    let mut samples = vec![Vec::new(); fs.len()];
+    let mut rounds = 0;
     while match fixed {
-        Some(n) => fs.len() < n,
-        None => fs.len() < 5 || (started.elapsed() < budget && fs.len() < 2000),
+        Some(n) => rounds < n,
+        None => rounds < 5 || (started.elapsed() < budget && rounds < 2000),
     } {
-        let t = Instant::now();
-        f();
-        fs.push(t.elapsed());
-        let t = Instant::now();
-        g();
-        gs.push(t.elapsed());
+        for (f, samples) in fs.iter_mut().zip(&mut samples) {
+            let t = Instant::now();
+            f();
+            samples.push(t.elapsed());
+        }
+        rounds += 1;
     }
-    (median(fs), median(gs))
+    samples.into_iter().map(median).collect()
 }
 
 /// Throws objects away, as an upload that has finished would.
@@ -294,31 +300,38 @@ impl PayloadStore for SinkStore {
 fn handler_bench(runtime: &tokio::runtime::Runtime) {
     println!("\n## Handler time per batch (in-memory store), next to the floor\n");
     println!(
-        "| batch | request | handler | MB/s | records/s | floor | floor MB/s | handler / floor |"
+        "| batch | request | handler | MB/s | records/s | floor | floor MB/s | handler / floor | floor + JSON check | handler / (floor + JSON check) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for case in cases().into_iter().filter(selected) {
         let enricher = Enricher::new(case.settings.clone(), Arc::new(MemoryStore::new("bench")));
         let check = runtime.block_on(enricher.enrich(&case.body, None)).unwrap();
         assert_eq!(check.summary.records, case.records);
         // Handler and floor runs alternate, so that a change of CPU speed during the run (this
-        // is often a shared VM) moves both medians alike instead of skewing their ratio.
-        let (handler, floor_time) = time_pair(
-            Duration::from_secs(4),
-            || {
-                let response = runtime
-                    .block_on(handle_request(&enricher, &case.body, None))
-                    .unwrap();
-                // What lambda_runtime then does with the response.
-                std::hint::black_box(serde_json::to_vec(&response).unwrap());
-            },
-            || {
-                std::hint::black_box(floor(&case.body));
-            },
+        // is often a shared VM) moves every median alike instead of skewing their ratios.
+        let times = time_interleaved(
+            Duration::from_secs(5),
+            &mut [
+                &mut || {
+                    let response = runtime
+                        .block_on(handle_request(&enricher, &case.body, None))
+                        .unwrap();
+                    // What lambda_runtime then does with the response.
+                    std::hint::black_box(serde_json::to_vec(&response).unwrap());
+                },
+                &mut || {
+                    std::hint::black_box(floor(&case.body, false));
+                },
+                &mut || {
+                    std::hint::black_box(floor(&case.body, true));
+                },
+            ],
         );
+        let [handler, floor_time, floor_json] =
+            [times[0], times[1], times[2]].map(|t| t.as_secs_f64());
         let mb = case.body.len() as f64 / 1e6;
         println!(
-            "| {} ({} × {}) | {:.2} MB | {:.2} ms | {:.0} | {:.0} | {:.2} ms | {:.0} | {:.2} |",
+            "| {} ({} × {}) | {:.2} MB | {:.2} ms | {:.0} | {:.0} | {:.2} ms | {:.0} | {:.2} | {:.2} ms | {:.2} |",
             case.name,
             case.records,
             match check.summary.offloaded {
@@ -327,12 +340,14 @@ fn handler_bench(runtime: &tokio::runtime::Runtime) {
                 n => format!("{n} offloaded"),
             },
             mb,
-            handler.as_secs_f64() * 1e3,
-            mb / handler.as_secs_f64(),
-            case.records as f64 / handler.as_secs_f64(),
-            floor_time.as_secs_f64() * 1e3,
-            mb / floor_time.as_secs_f64(),
-            handler.as_secs_f64() / floor_time.as_secs_f64(),
+            handler * 1e3,
+            mb / handler,
+            case.records as f64 / handler,
+            floor_time * 1e3,
+            mb / floor_time,
+            handler / floor_time,
+            floor_json * 1e3,
+            handler / floor_json,
         );
     }
 }
