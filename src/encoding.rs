@@ -133,11 +133,11 @@ pub fn from_base64(text: &str) -> Result<Vec<u8>, InvalidBase64> {
 pub fn write_encoded(out: &mut Vec<u8>, bytes: &[u8], encoding: Encoding) {
     match encoding {
         Encoding::Json => out.extend_from_slice(bytes),
-        Encoding::Text => {
-            // Checked by `is_text`; the fallback keeps this total should a caller get it wrong.
-            let text = String::from_utf8_lossy(bytes);
-            write_json_str(out, &text);
-        }
+        Encoding::Text => match std::str::from_utf8(bytes) {
+            Ok(text) => write_json_str(out, text),
+            // Checked by `is_text`; this keeps the function total should a caller get it wrong.
+            Err(_) => write_json_str(out, &String::from_utf8_lossy(bytes)),
+        },
         Encoding::Base64 => {
             out.push(b'"');
             let start = out.len();
@@ -152,10 +152,61 @@ pub fn write_encoded(out: &mut Vec<u8>, bytes: &[u8], encoding: Encoding) {
     }
 }
 
-/// Appends `s` to `out` as a JSON string literal.
+/// Appends `s` to `out` as a JSON string literal, escaped exactly as `serde_json` does (a test
+/// checks): runs without a quote, a backslash or a control character are copied eight bytes at
+/// a time.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    // Writing to a Vec cannot fail, and a str always serializes.
-    let _ = serde_json::to_writer(&mut *out, s);
+    use crate::strict_json::{STRING_STOP, string_stops};
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes.get(i..i + 8) {
+            Some(word) => {
+                let stops = string_stops(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+                if stops == 0 {
+                    i += 8;
+                    continue;
+                }
+                i += (stops.trailing_zeros() / 8) as usize;
+            }
+            None if !STRING_STOP[bytes[i] as usize] => {
+                i += 1;
+                continue;
+            }
+            None => {}
+        }
+        out.extend_from_slice(&bytes[copied..i]);
+        write_escape(out, bytes[i]);
+        i += 1;
+        copied = i;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+/// The escape of a quote, a backslash or a control character, in `serde_json`'s forms.
+fn write_escape(out: &mut Vec<u8>, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match byte {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(byte >> 4)],
+            HEX[usize::from(byte & 0xf)],
+        ]),
+    }
 }
 
 /// The strict-JSON rule walked with `serde_json`: the reference the fast validator in
@@ -255,6 +306,23 @@ pub mod reference {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn strings_are_escaped_as_serde_json_does(
+            text in prop_oneof![
+                "[a-z\"\\\\\u{0}-\u{1f}\u{7f}\u{e9}\u{2028}\u{1F600}/]{0,40}",
+                any::<String>(),
+            ]
+        ) {
+            let mut ours = b"x".to_vec();
+            write_json_str(&mut ours, &text);
+            let theirs = serde_json::to_vec(&text).unwrap();
+            prop_assert_eq!(&ours[1..], &theirs[..]);
+        }
+    }
 
     #[test]
     fn json_documents_are_json() {

@@ -182,13 +182,23 @@ impl Form {
 /// A record on its way through the pipeline.
 struct Slot<'a> {
     raw: &'a RawValue,
-    /// The record's topic, when it could be read.
-    topic: Option<String>,
+    /// The topic of a record that could not be decoded, when it could be read.
+    broken_topic: Option<String>,
     /// Present for decoded records (dead letters for size reasons keep it too).
     record: Option<Record>,
     head: Vec<u8>,
     encoding: Option<Encoding>,
     form: Form,
+}
+
+impl Slot<'_> {
+    /// The record's topic, when it could be read.
+    fn topic(&self) -> Option<&str> {
+        match &self.record {
+            Some(record) => record.coordinates.topic.as_deref(),
+            None => self.broken_topic.as_deref(),
+        }
+    }
 }
 
 impl Enricher {
@@ -269,9 +279,9 @@ impl Enricher {
             summary.batch_bytes += self.entry_size(slot.form.event());
             // Allocate a topic's name once per batch, not once per record.
             let mut unknown_topic = TopicCounts::default();
-            let counts = match &slot.topic {
+            let counts = match slot.topic() {
                 Some(topic) if summary.topics.contains_key(topic) => summary.topics.get_mut(topic),
-                Some(topic) => Some(summary.topics.entry(topic.clone()).or_default()),
+                Some(topic) => Some(summary.topics.entry(topic.to_string()).or_default()),
                 None => None,
             }
             .unwrap_or(&mut unknown_topic);
@@ -315,7 +325,7 @@ impl Enricher {
         let encoding = record.value.as_deref().map(classify);
         let mut slot = Slot {
             raw,
-            topic: record.coordinates.topic.clone(),
+            broken_topic: None,
             record: Some(record),
             head,
             encoding,
@@ -472,7 +482,7 @@ impl Enricher {
         };
         Slot {
             raw,
-            topic: coordinates.topic.clone(),
+            broken_topic: coordinates.topic.clone(),
             record: None,
             head: Vec::new(),
             encoding: None,

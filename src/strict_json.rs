@@ -17,7 +17,7 @@ const MAX_DEPTH: usize = 127;
 const LINEAR_KEYS: usize = 24;
 
 /// Bytes that end the fast part of a string: a quote, a backslash, or a control character.
-static STRING_STOP: [bool; 256] = {
+pub(crate) static STRING_STOP: [bool; 256] = {
     let mut table = [false; 256];
     let mut i = 0;
     while i < 0x20 {
@@ -33,7 +33,7 @@ static STRING_STOP: [bool; 256] = {
 /// string: a quote, a backslash or a control character. Bytes above the first flagged one may be
 /// flagged wrongly (borrows propagate upwards), but the lowest flag is always exact, and no such
 /// byte is ever missed.
-fn string_stops(word: u64) -> u64 {
+pub(crate) fn string_stops(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
