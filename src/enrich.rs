@@ -186,12 +186,23 @@ struct Slot<'a> {
     broken_topic: Option<String>,
     /// Present for decoded records (dead letters for size reasons keep it too).
     record: Option<Record>,
+    /// The fields every event of the record shares ([`event::write_head`]). An inline event
+    /// starts with them and takes this buffer over; `head_len` says where they end.
     head: Vec<u8>,
+    head_len: usize,
     encoding: Option<Encoding>,
     form: Form,
 }
 
 impl Slot<'_> {
+    /// The head, back from the inline event that took it over.
+    fn head(&self) -> &[u8] {
+        match &self.form {
+            Form::Inline { event } if self.head.is_empty() => &event[..self.head_len],
+            _ => &self.head,
+        }
+    }
+
     /// The record's topic, when it could be read.
     fn topic(&self) -> Option<&str> {
         match &self.record {
@@ -320,14 +331,23 @@ impl Enricher {
 
     /// The first decision for a decoded record: inline if it fits (and `auto`), else a claim check.
     fn plan<'a>(&self, raw: &'a RawValue, record: Record) -> Slot<'a> {
-        let mut head = Vec::with_capacity(event::head_capacity(&record));
-        event::write_head(&mut head, &record);
         let encoding = record.value.as_deref().map(classify);
+        let value_len = record.value.as_ref().map_or(0, Vec::len);
+        let may_be_inline = self.settings.offload != OffloadMode::Always
+            && value_len + self.settings.envelope_reserve_bytes <= self.settings.max_event_bytes;
+        let tail_room = match may_be_inline {
+            true => event::inline_tail_capacity(record.value.as_deref().zip(encoding)),
+            false => 0,
+        };
+        let mut head = Vec::with_capacity(event::head_capacity(&record) + tail_room);
+        event::write_head(&mut head, &record);
+        let head_len = head.len();
         let mut slot = Slot {
             raw,
             broken_topic: None,
             record: Some(record),
             head,
+            head_len,
             encoding,
             form: Form::Inline { event: Vec::new() },
         };
@@ -335,15 +355,11 @@ impl Enricher {
         let always = self.settings.offload == OffloadMode::Always && has_value;
         // An inline event is at least as long as the head plus the value's shortest encoding:
         // skip writing events that cannot fit.
-        let lower_bound = slot.head.len()
-            + slot
-                .record
-                .as_ref()
-                .and_then(|r| r.value.as_ref())
-                .map_or(0, |v| match slot.encoding {
-                    Some(Encoding::Base64) => v.len() / 3 * 4,
-                    _ => v.len(),
-                });
+        let lower_bound = head_len
+            + match slot.encoding {
+                Some(Encoding::Base64) => value_len / 3 * 4,
+                _ => value_len,
+            };
         if always
             || (has_value
                 && lower_bound + self.settings.envelope_reserve_bytes
@@ -352,14 +368,17 @@ impl Enricher {
             self.offload(&mut slot);
             return slot;
         }
+        // The inline event grows from the head in place.
+        let mut event = std::mem::take(&mut slot.head);
         let value = slot.record.as_ref().and_then(|r| r.value.as_deref());
-        let tail = value.zip(slot.encoding);
-        let mut event = Vec::with_capacity(slot.head.len() + event::inline_tail_capacity(tail));
-        event.extend_from_slice(&slot.head);
-        event::write_inline_tail(&mut event, tail);
+        event::write_inline_tail(&mut event, value.zip(slot.encoding));
         if self.fits(&event) {
             slot.form = Form::Inline { event };
-        } else if has_value {
+            return slot;
+        }
+        event.truncate(head_len);
+        slot.head = event;
+        if has_value {
             self.offload(&mut slot);
         } else {
             // A tombstone whose headers and key alone exceed the limit.
@@ -393,12 +412,13 @@ impl Enricher {
             Encoding::Json => event::kept_fields(value, &self.settings.keep_pointers),
             _ => None,
         };
+        let head = slot.head();
         let room = event::CLAIM_CHECK_TAIL_CAPACITY + kept.as_ref().map_or(0, Vec::len);
-        let mut event = Vec::with_capacity(slot.head.len() + room);
-        event.extend_from_slice(&slot.head);
+        let mut event = Vec::with_capacity(head.len() + room);
+        event.extend_from_slice(head);
         event::write_claim_check_tail(&mut event, &claim, kept.as_deref());
         if kept.is_some() && !self.fits(&event) {
-            event = slot.head.clone();
+            event.truncate(head.len());
             event::write_claim_check_tail(&mut event, &claim, None);
         }
         if !self.fits(&event) {
@@ -485,6 +505,7 @@ impl Enricher {
             broken_topic: coordinates.topic.clone(),
             record: None,
             head: Vec::new(),
+            head_len: 0,
             encoding: None,
             form: Form::Dead {
                 event,
