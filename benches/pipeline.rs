@@ -1,12 +1,18 @@
 //! Benchmarks: `cargo bench --bench pipeline` (or `./scripts/bench`). Prints numbers, asserts none.
 //!
 //! - handler time per batch with an in-memory store, next to the floor (parse the request,
-//!   base64-decode and SHA-256 every payload, with the same libraries), for four batches
-//!   generated from fixed seeds;
+//!   base64-decode and SHA-256 every payload, with the same libraries) and to the floor plus a
+//!   `serde_json` check of each payload, for four batches generated from fixed seeds; the three
+//!   are timed in alternating rounds, so their ratios hold even when the machine's speed drifts;
+//! - the throughput of each stage on one large JSON payload;
 //! - peak resident memory of one invocation of each batch, each in a fresh process;
 //! - cold start of the Lambda binary under a minimal Runtime API;
 //! - upload concurrency: 10 offloads next to 1, against SeaweedFS behind 50 ms of latency;
 //! - the size of the arm64 release zip, if `scripts/build-arm64` has built it.
+//!
+//! `BENCH_CASE=large,binary` limits the handler and memory benchmarks to those batches;
+//! `BENCH_ITERATIONS=N` runs each timed function exactly N times (for counting instructions
+//! under valgrind) instead of for a time budget.
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
@@ -166,78 +172,78 @@ fn floor(body: &[u8], check_json: bool) -> usize {
     n
 }
 
+/// One timed step of the stages benchmark.
+type Stage<'a> = Box<dyn FnMut() + 'a>;
+
 /// Throughput of each stage on the large batch's first payload, to see where time goes.
 fn stages_bench() {
     println!("\n## Stages, on one 420 KB JSON payload (MB/s of payload bytes)\n");
     let json = json_payload(&mut Rng(1), 420_000);
     let encoded = base64::engine::general_purpose::STANDARD.encode(&json);
     let mb = json.len() as f64 / 1e6;
-    let rate = |f: &mut dyn FnMut()| mb / time(Duration::from_millis(500), f).as_secs_f64();
+    let mut stages: Vec<(&str, Stage<'_>)> = vec![
+        (
+            "base64 decode",
+            Box::new(|| {
+                std::hint::black_box(kafka_claim_check::encoding::from_base64(&encoded).unwrap());
+            }),
+        ),
+        (
+            "SHA-256",
+            Box::new(|| {
+                std::hint::black_box(Sha256::digest(&json));
+            }),
+        ),
+        (
+            "UTF-8 check",
+            Box::new(|| {
+                std::hint::black_box(std::str::from_utf8(&json).is_ok());
+            }),
+        ),
+        (
+            "JSON validation (serde_json, IgnoredAny)",
+            Box::new(|| {
+                std::hint::black_box(
+                    serde_json::from_slice::<serde::de::IgnoredAny>(&json).is_ok(),
+                );
+            }),
+        ),
+        (
+            "strict JSON validation, walked with serde_json (the first version)",
+            Box::new(|| {
+                std::hint::black_box(kafka_claim_check::encoding::reference::is_strict_json(
+                    &json,
+                ));
+            }),
+        ),
+        (
+            "strict JSON validation, single pass (this crate)",
+            Box::new(|| {
+                std::hint::black_box(kafka_claim_check::encoding::is_strict_json(&json));
+            }),
+        ),
+        (
+            "copy",
+            Box::new(|| {
+                std::hint::black_box(json.to_vec());
+            }),
+        ),
+    ];
+    // Timed in alternating rounds, like the handler, so that the rows compare.
+    let mut fns: Vec<&mut dyn FnMut()> = stages
+        .iter_mut()
+        .map(|(_, f)| &mut **f as &mut dyn FnMut())
+        .collect();
+    let times = time_interleaved(Duration::from_secs(4), &mut fns);
     println!("| stage | MB/s |\n|---|---|");
-    println!(
-        "| base64 decode | {:.0} |",
-        rate(&mut || {
-            std::hint::black_box(kafka_claim_check::encoding::from_base64(&encoded).unwrap());
-        })
-    );
-    println!(
-        "| SHA-256 | {:.0} |",
-        rate(&mut || {
-            std::hint::black_box(Sha256::digest(&json));
-        })
-    );
-    println!(
-        "| UTF-8 check | {:.0} |",
-        rate(&mut || {
-            std::hint::black_box(std::str::from_utf8(&json).is_ok());
-        })
-    );
-    println!(
-        "| JSON validation (serde_json, IgnoredAny) | {:.0} |",
-        rate(&mut || {
-            std::hint::black_box(serde_json::from_slice::<serde::de::IgnoredAny>(&json).is_ok());
-        })
-    );
-    println!(
-        "| strict JSON validation, walked with serde_json (the first version) | {:.0} |",
-        rate(&mut || {
-            std::hint::black_box(kafka_claim_check::encoding::reference::is_strict_json(
-                &json,
-            ));
-        })
-    );
-    println!(
-        "| strict JSON validation, single pass (this crate) | {:.0} |",
-        rate(&mut || {
-            std::hint::black_box(kafka_claim_check::encoding::is_strict_json(&json));
-        })
-    );
-    println!(
-        "| copy | {:.0} |",
-        rate(&mut || {
-            std::hint::black_box(json.to_vec());
-        })
-    );
+    for ((name, _), t) in stages.iter().zip(times) {
+        println!("| {name} | {:.0} |", mb / t.as_secs_f64());
+    }
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-/// Runs `f` repeatedly for about `budget` (at least 5 times) and returns the median.
-fn time(budget: Duration, mut f: impl FnMut()) -> Duration {
-    for _ in 0..2 {
-        f();
-    }
-    let started = Instant::now();
-    let mut samples = Vec::new();
-    while samples.len() < 5 || (started.elapsed() < budget && samples.len() < 2000) {
-        let t = Instant::now();
-        f();
-        samples.push(t.elapsed());
-    }
-    median(samples)
 }
 
 /// Runs the functions in turn for about `budget` (at least 5 rounds) and returns the median
