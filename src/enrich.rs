@@ -335,9 +335,10 @@ impl Enricher {
         let value_len = record.value.as_ref().map_or(0, Vec::len);
         let may_be_inline = self.settings.offload != OffloadMode::Always
             && value_len + self.settings.envelope_reserve_bytes <= self.settings.max_event_bytes;
-        let tail_room = match may_be_inline {
-            true => event::inline_tail_capacity(record.value.as_deref().zip(encoding)),
-            false => 0,
+        let tail_room = if may_be_inline {
+            event::inline_tail_capacity(record.value.as_deref().zip(encoding))
+        } else {
+            0
         };
         let mut head = Vec::with_capacity(event::head_capacity(&record) + tail_room);
         event::write_head(&mut head, &record);

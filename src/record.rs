@@ -548,10 +548,9 @@ fn partition(raw: &str) -> Result<Option<i32>, RecordError> {
     if is_null(raw) {
         return Ok(None);
     }
-    let text = raw;
     // Partition numbers arrive as strings in the AWS samples and as numbers from Confluent.
     let digits = string_field(raw);
-    let digits = digits.as_deref().unwrap_or(text);
+    let digits = digits.as_deref().unwrap_or(raw);
     match digits.parse::<i32>() {
         Ok(p) if p >= 0 && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(p)),
         _ => Err(invalid(
