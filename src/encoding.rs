@@ -14,6 +14,8 @@
 use std::fmt;
 
 use base64::Engine as _;
+
+pub use crate::strict_json::EMBED_MAX_DEPTH;
 use serde::{Serialize, Serializer};
 
 /// The form in which bytes appear in an event.
@@ -80,6 +82,17 @@ pub fn classify(bytes: &[u8]) -> Encoding {
     }
 }
 
+/// Decides how a key or a header value is shown: as JSON only when it is a JSON object or array;
+/// a scalar stays text. Keys are mostly ids: shown by [`classify`], the key `338646672` would be a
+/// number and `0123` a string, so one field would arrive in two types and a rule matching on it
+/// would miss records.
+pub fn classify_key(bytes: &[u8]) -> Encoding {
+    match classify(bytes) {
+        Encoding::Json if !matches!(bytes.first(), Some(b'{' | b'[')) => Encoding::Text,
+        encoding => encoding,
+    }
+}
+
 /// Text is UTF-8 with no control characters but tab, LF and CR: binary formats such as
 /// protobuf are often valid UTF-8, and are more useful to a reader as base64.
 pub fn is_text(bytes: &[u8]) -> bool {
@@ -95,7 +108,8 @@ pub fn is_text(bytes: &[u8]) -> bool {
 /// True when `bytes` are exactly one JSON document that every consumer reads the same way:
 /// no leading or trailing white space (so embedding it loses no bytes), no duplicate keys in any
 /// object (which parsers resolve differently), and no number outside the range of an `f64`.
-/// Documents nested deeper than serde_json's recursion limit (128) are not JSON here.
+/// Documents nested deeper than [`EMBED_MAX_DEPTH`] levels are not JSON here, so that events stay
+/// readable by parsers with a 128-level limit.
 pub fn is_strict_json(bytes: &[u8]) -> bool {
     match (bytes.first(), bytes.last()) {
         (Some(first), Some(last)) if !is_json_ws(*first) && !is_json_ws(*last) => {}
@@ -217,7 +231,7 @@ pub mod reference {
     use std::collections::HashSet;
     use std::fmt;
 
-    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
     use crate::record::BorrowedStr;
 
@@ -229,55 +243,76 @@ pub mod reference {
             _ => return false,
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        StrictJson::deserialize(&mut de).is_ok() && de.end().is_ok()
+        StrictJson { depth: 0 }.deserialize(&mut de).is_ok() && de.end().is_ok()
     }
 
-    /// A JSON validator: deserializing it walks the whole document and fails on what
-    /// [`is_strict_json`] rejects.
-    struct StrictJson;
+    /// A JSON validator at nesting `depth`: deserializing with it walks the whole document and
+    /// fails on what [`is_strict_json`] rejects.
+    #[derive(Clone, Copy)]
+    struct StrictJson {
+        depth: usize,
+    }
 
-    impl<'de> Deserialize<'de> for StrictJson {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            deserializer.deserialize_any(StrictVisitor)
+    impl StrictJson {
+        fn inner<E: de::Error>(self) -> Result<Self, E> {
+            if self.depth >= super::EMBED_MAX_DEPTH {
+                return Err(E::custom("nested too deep"));
+            }
+            Ok(StrictJson {
+                depth: self.depth + 1,
+            })
         }
     }
 
-    struct StrictVisitor;
+    impl<'de> DeserializeSeed<'de> for StrictJson {
+        type Value = ();
 
-    impl<'de> Visitor<'de> for StrictVisitor {
-        type Value = StrictJson;
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for StrictJson {
+        type Value = ();
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("any JSON value")
         }
 
-        fn visit_bool<E>(self, _: bool) -> Result<StrictJson, E> {
-            Ok(StrictJson)
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_i64<E>(self, _: i64) -> Result<StrictJson, E> {
-            Ok(StrictJson)
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_u64<E>(self, _: u64) -> Result<StrictJson, E> {
-            Ok(StrictJson)
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+            if i64::try_from(v).is_ok() {
+                Ok(())
+            } else {
+                Err(E::custom("integer beyond i64"))
+            }
         }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<StrictJson, E> {
-            if v.is_finite() {
-                Ok(StrictJson)
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+            // serde_json reads integers beyond u64 (and below i64::MIN) as floats too.
+            if v.abs() < 9_223_372_036_854_775_808.0 {
+                Ok(())
             } else {
                 Err(E::custom("number out of range"))
             }
         }
-        fn visit_str<E>(self, _: &str) -> Result<StrictJson, E> {
-            Ok(StrictJson)
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_unit<E>(self) -> Result<StrictJson, E> {
-            Ok(StrictJson)
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictJson, A::Error> {
-            while seq.next_element::<StrictJson>()?.is_some() {}
-            Ok(StrictJson)
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let inner = self.inner()?;
+            while seq.next_element_seed(inner)?.is_some() {}
+            Ok(())
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictJson, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let inner = self.inner()?;
             // Most objects are small: a linear scan beats hashing until they are not.
             let mut small: Vec<Cow<'de, str>> = Vec::new();
             let mut large: Option<HashSet<Cow<'de, str>>> = None;
@@ -296,9 +331,9 @@ pub mod reference {
                 if duplicate {
                     return Err(de::Error::custom("duplicate object key"));
                 }
-                map.next_value::<StrictJson>()?;
+                map.next_value_seed(inner)?;
             }
-            Ok(StrictJson)
+            Ok(())
         }
     }
 }
@@ -345,6 +380,35 @@ mod tests {
     }
 
     #[test]
+    fn keys_and_headers_are_json_only_as_objects_or_arrays() {
+        for scalar in [
+            &b"338646672"[..],
+            b"0",
+            b"-1.5",
+            b"true",
+            b"null",
+            b"\"quoted\"",
+            b"0123",
+        ] {
+            assert_eq!(
+                classify_key(scalar),
+                Encoding::Text,
+                "{}",
+                String::from_utf8_lossy(scalar)
+            );
+        }
+        assert_eq!(classify_key(b"{\"id\":7}"), Encoding::Json);
+        assert_eq!(classify_key(b"[1,2]"), Encoding::Json);
+        assert_eq!(
+            classify_key(b"{\"id\":18446744073709551615}"),
+            Encoding::Text
+        );
+        assert_eq!(classify_key(&[0, 1, 2]), Encoding::Base64);
+        // Values keep the general rule.
+        assert_eq!(classify(b"338646672"), Encoding::Json);
+    }
+
+    #[test]
     fn json_with_surrounding_white_space_is_text_to_stay_lossless() {
         assert_eq!(classify(b"{\"a\":1}\n"), Encoding::Text);
         assert_eq!(classify(b" 1"), Encoding::Text);
@@ -370,8 +434,64 @@ mod tests {
     fn numbers_beyond_f64_are_text() {
         assert_eq!(classify(b"1e400"), Encoding::Text);
         assert_eq!(classify(b"{\"n\":-1e999}"), Encoding::Text);
-        // Beyond i64 but within f64: still JSON, embedded verbatim.
-        assert_eq!(classify(b"123456789012345678901234567890"), Encoding::Json);
+    }
+
+    #[test]
+    fn integers_putevents_rejects_are_text() {
+        // PutEvents: "For the JSON number (integer) data type, the constraints are: a minimum
+        // value of -9,223,372,036,854,775,808 and a maximum value of 9,223,372,036,854,775,807."
+        for rejected in [
+            &b"{\"id\":18446744073709551615}"[..],
+            b"[100000000000000000000000000000000]",
+            b"123456789012345678901234567890",
+            b"9223372036854775808",
+            b"-9223372036854775809",
+            b"{\"a\":[1,{\"b\":99999999999999999999}]}",
+            // Not integers, but of a magnitude no parser may read as one that fits.
+            b"9223372036854775808.0",
+            b"1e19",
+            b"-1.5E300",
+        ] {
+            assert_eq!(
+                classify(rejected),
+                Encoding::Text,
+                "{}",
+                String::from_utf8_lossy(rejected)
+            );
+        }
+        for accepted in [
+            &b"9223372036854775807"[..],
+            b"-9223372036854775808",
+            b"{\"id\":1234567890123456789}",
+            b"999999999999999999",
+            b"-0",
+            b"1e18",
+            b"9.2e18",
+            b"0.000000000000000000000000001",
+            b"1e-400",
+        ] {
+            assert_eq!(
+                classify(accepted),
+                Encoding::Json,
+                "{}",
+                String::from_utf8_lossy(accepted)
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_is_json_up_to_the_embedding_limit() {
+        let nested = |d: usize| format!("{}0{}", "[".repeat(d), "]".repeat(d));
+        assert_eq!(classify(nested(EMBED_MAX_DEPTH).as_bytes()), Encoding::Json);
+        assert_eq!(
+            classify(nested(EMBED_MAX_DEPTH + 1).as_bytes()),
+            Encoding::Text
+        );
+        // So that a header value inside its event, inside the EventBridge envelope, still parses
+        // with serde_json's 128-level limit.
+        let header = nested(EMBED_MAX_DEPTH);
+        let event = format!(r#"{{"detail":{{"headers":[{{"h":{header}}}]}}}}"#);
+        assert!(serde_json::from_str::<serde_json::Value>(&event).is_ok());
     }
 
     #[test]

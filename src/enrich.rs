@@ -287,6 +287,11 @@ impl Enricher {
                 out.push(b',');
             }
             out.extend_from_slice(slot.form.event());
+            debug_assert_eq!(
+                crate::accept::check_event(slot.form.event(), (&self.settings).into()),
+                Ok(()),
+                "every event is one the target accepts"
+            );
             summary.batch_bytes += self.entry_size(slot.form.event());
             // Allocate a topic's name once per batch, not once per record.
             let mut unknown_topic = TopicCounts::default();
@@ -921,6 +926,39 @@ mod tests {
             from_base64(events[2]["value"].as_str().unwrap()).unwrap(),
             payloads[2]
         );
+    }
+
+    #[tokio::test]
+    async fn payloads_putevents_would_reject_are_not_embedded_as_json() {
+        let (e, _) = enricher(Settings::default());
+        let deep = format!("{}0{}", "[".repeat(127), "]".repeat(127));
+        let payloads: [&[u8]; 4] = [
+            br#"{"id": 18446744073709551615}"#,
+            b"[100000000000000000000000000000000]",
+            b"-9223372036854775809",
+            deep.as_bytes(),
+        ];
+        let mut records: Vec<Value> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| record(i as i64, Some(p)))
+            .collect();
+        records[0]["key"] = json!(to_base64(b"18446744073709551615"));
+        records[1]["headers"] = json!([{"n": b"[1e400]".to_vec()}]);
+        let (events, _, body) = run(&e, &records).await;
+        for (event, payload) in events.iter().zip(payloads) {
+            assert_eq!(event["valueEncoding"], "text", "{event}");
+            assert_eq!(event["value"].as_str().unwrap().as_bytes(), payload);
+        }
+        assert_eq!(events[0]["key"], "18446744073709551615");
+        assert_eq!(events[1]["headers"], json!([{"n": "[1e400]"}]));
+        let raws: Vec<&RawValue> = serde_json::from_slice(&body).unwrap();
+        for raw in raws {
+            assert_eq!(
+                crate::accept::check_event(raw.get().as_bytes(), (&e.settings).into()),
+                Ok(())
+            );
+        }
     }
 
     #[tokio::test]

@@ -179,10 +179,11 @@ fn write_number(out: &mut Vec<u8>, n: Option<i64>) {
     }
 }
 
+/// Writes a key or a header value ([`crate::encoding::classify_key`]) and returns its encoding.
 fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) -> Option<Encoding> {
     match bytes {
         Some(bytes) => {
-            let encoding = crate::encoding::classify(bytes);
+            let encoding = crate::encoding::classify_key(bytes);
             write_encoded(out, bytes, encoding);
             Some(encoding)
         }
@@ -342,6 +343,32 @@ mod tests {
             positions.windows(2).all(|w| w[0] < w[1]),
             "connector field order"
         );
+    }
+
+    #[test]
+    fn scalar_keys_and_header_values_are_text_in_every_event() {
+        let mut r = record();
+        r.key = Some(b"338646672".to_vec());
+        r.headers = vec![
+            Header {
+                name: "n".into(),
+                value: Some(b"0".to_vec()),
+            },
+            Header {
+                name: "o".into(),
+                value: Some(br#"{"id":1}"#.to_vec()),
+            },
+        ];
+        let mut out = Vec::new();
+        write_head(&mut out, &r);
+        write_inline_tail(&mut out, None);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            (&v["key"], &v["keyEncoding"]),
+            (&json!("338646672"), &json!("text"))
+        );
+        assert_eq!(v["headers"], json!([{"n": "0"}, {"o": {"id": 1}}]));
+        assert_eq!(v["headerEncodings"], json!(["text", "json"]));
     }
 
     #[test]

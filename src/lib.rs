@@ -12,6 +12,7 @@
 //! 4. records that cannot be decoded become dead letters instead of failing the batch.
 //!
 //! # Layout
+//! - [`accept`]: the rule every returned event is held to (what PutEvents accepts).
 //! - [`config`]: settings from the environment, validated once at cold start.
 //! - [`record`]: the Pipes Kafka record as received, and its decoding.
 //! - [`encoding`]: JSON / text / base64 classification and base64.
@@ -24,6 +25,7 @@
 //! - [`lambda`]: the Lambda handler and logging setup.
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines.
 
+pub mod accept;
 pub mod config;
 pub mod encoding;
 pub mod enrich;

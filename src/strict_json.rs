@@ -1,8 +1,9 @@
 //! A single-pass validator for the strict JSON that events embed verbatim.
 //!
-//! It accepts exactly what `serde_json` parses (RFC 8259, nesting below 128 levels, no unpaired
-//! surrogate escapes) and additionally rejects duplicate object keys and numbers outside the
-//! `f64` range. It allocates nothing for documents whose objects have few unescaped keys, scans
+//! It accepts exactly what `serde_json` parses (RFC 8259, no unpaired surrogate escapes), nested
+//! at most [`EMBED_MAX_DEPTH`] levels, and additionally rejects duplicate object keys and numbers that
+//! EventBridge's PutEvents rejects: integers outside the signed 64-bit range, and (so that no
+//! parser can take them for such integers) any other number of magnitude 2^63 or more. It allocates nothing for documents whose objects have few unescaped keys, scans
 //! strings eight bytes at a time, and runs as fast as `serde_json` merely skipping the document
 //! (see `benches/pipeline.rs`, "stages").
 //! A test checks it against a `serde_json`-based reference on generated documents.
@@ -10,8 +11,24 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-/// `serde_json`'s recursion limit: 128 levels fail, 127 pass.
-const MAX_DEPTH: usize = 127;
+/// The deepest nesting embedded as JSON. An embedded document sits up to four levels down in
+/// what a consumer parses (a header value: envelope, `detail`, `headers`, the header object), and
+/// common parsers stop at 128 levels (`serde_json`: 128 fail, 127 pass): 100 leaves room.
+pub const EMBED_MAX_DEPTH: usize = 100;
+
+/// 2^63: no number of this magnitude or more is embedded (PutEvents' integer range).
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// True when `text`, an integer literal as JSON writes it (an optional minus, no leading
+/// zeros), lies in `i64::MIN..=i64::MAX`.
+fn integer_in_i64(text: &[u8]) -> bool {
+    let (digits, limit): (&[u8], &[u8]) = match text.strip_prefix(b"-") {
+        Some(digits) => (digits, b"9223372036854775808"),
+        None => (text, b"9223372036854775807"),
+    };
+    // Same length: byte order is numeric order.
+    digits.len() < limit.len() || (digits.len() == limit.len() && digits <= limit)
+}
 
 /// Objects with more keys than this switch from a linear scan to a hash set.
 const LINEAR_KEYS: usize = 24;
@@ -45,12 +62,36 @@ pub(crate) fn string_stops(word: u64) -> u64 {
 
 /// True when `bytes` (already known to be UTF-8) are one strict JSON value with nothing around it.
 pub(crate) fn validate(bytes: &[u8]) -> bool {
+    check(bytes, EMBED_MAX_DEPTH).is_ok()
+}
+
+/// Why [`check`] refused a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Violation {
+    /// Not JSON, or not one value with nothing after it.
+    Syntax,
+    /// Containers nested deeper than allowed.
+    TooDeep,
+    /// An object with the same key twice.
+    DuplicateKey,
+    /// An integer outside the signed 64-bit range, or another number of magnitude 2^63 or more.
+    NumberOutOfRange,
+}
+
+/// [`validate`] with a nesting limit of `max_depth` levels, saying what is wrong.
+pub(crate) fn check(bytes: &[u8], max_depth: usize) -> Result<(), Violation> {
     let mut v = Validator {
         b: bytes,
         i: 0,
         keys: Vec::new(),
+        max_depth,
+        violation: Violation::Syntax,
     };
-    v.value(0) && v.i == bytes.len()
+    if v.value(0) && v.i == bytes.len() {
+        Ok(())
+    } else {
+        Err(v.violation)
+    }
 }
 
 struct Validator<'a> {
@@ -59,6 +100,9 @@ struct Validator<'a> {
     /// The raw keys (the bytes between the quotes) of the objects being validated, innermost
     /// last. An object whose keys are compared in a [`KeySet`] keeps none here.
     keys: Vec<&'a [u8]>,
+    max_depth: usize,
+    /// Why validation stopped, when it stopped for a reason other than syntax.
+    violation: Violation,
 }
 
 /// The keys of an object that has an escaped key or many keys, compared unescaped (so `"a"` and
@@ -106,8 +150,8 @@ impl<'a> Validator<'a> {
 
     #[inline(never)]
     fn array(&mut self, depth: usize) -> bool {
-        if depth > MAX_DEPTH {
-            return false;
+        if depth > self.max_depth {
+            return self.violated(Violation::TooDeep);
         }
         self.i += 1;
         self.ws();
@@ -136,8 +180,8 @@ impl<'a> Validator<'a> {
 
     #[inline(never)]
     fn object(&mut self, depth: usize) -> bool {
-        if depth > MAX_DEPTH {
-            return false;
+        if depth > self.max_depth {
+            return self.violated(Violation::TooDeep);
         }
         self.i += 1;
         self.ws();
@@ -166,7 +210,7 @@ impl<'a> Validator<'a> {
                 _ => self.insert_key(&mut set, start, key, escaped),
             };
             if !unique {
-                break false;
+                break self.violated(Violation::DuplicateKey);
             }
             self.ws();
             if self.peek() != b':' {
@@ -323,11 +367,13 @@ impl<'a> Validator<'a> {
             _ => return false,
         };
         let mut exponent = false;
+        let mut fraction = false;
         if self.peek() == b'.' {
             self.i += 1;
             if self.digits() == 0 {
                 return false;
             }
+            fraction = true;
         }
         if let b'e' | b'E' = self.peek() {
             self.i += 1;
@@ -339,15 +385,29 @@ impl<'a> Validator<'a> {
             }
             exponent = true;
         }
-        // Without an exponent, a number with at most 300 digits before the point is finite;
-        // others are checked exactly.
-        if !exponent && integer_digits <= 300 {
+        // PutEvents takes integers in the signed 64-bit range only. An integer literal is
+        // compared digit by digit; any other number must be of smaller magnitude than 2^63.
+        // Up to 18 digits before the point, both hold without a look.
+        if !exponent && integer_digits <= 18 {
             return true;
         }
-        std::str::from_utf8(&self.b[start..self.i])
-            .ok()
-            .and_then(|t| t.parse::<f64>().ok())
-            .is_some_and(f64::is_finite)
+        let text = &self.b[start..self.i];
+        let in_range = if !exponent && !fraction {
+            integer_in_i64(text)
+        } else {
+            std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_some_and(|v| v.abs() < TWO_POW_63)
+        };
+        in_range || self.violated(Violation::NumberOutOfRange)
+    }
+
+    /// Records why validation stops; always false.
+    #[cold]
+    fn violated(&mut self, violation: Violation) -> bool {
+        self.violation = violation;
+        false
     }
 }
 
@@ -383,6 +443,20 @@ mod tests {
             b"-1e400",
             b"1e-400",
             b"123456789012345678901234567890",
+            b"999999999999999999",
+            b"9223372036854775807",
+            b"9223372036854775808",
+            b"-9223372036854775808",
+            b"-9223372036854775809",
+            b"18446744073709551615",
+            b"18446744073709551616",
+            b"[1,-18446744073709551616]",
+            b"9223372036854775807.0",
+            b"9223372036854775806.5",
+            b"1e18",
+            b"1e19",
+            b"-9.2e18",
+            b"9.3E+18",
             long_int.as_bytes(),
             b"1.7976931348623157e308",
             b"1.7976931348623159e308",
@@ -422,7 +496,7 @@ mod tests {
         for case in cases {
             agree(case);
         }
-        for depth in [126, 127, 128, 129] {
+        for depth in [99, 100, 101, 126, 127, 128, 129] {
             agree(format!("{}{}", "[".repeat(depth), "]".repeat(depth)).as_bytes());
             agree(format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth)).as_bytes());
         }
@@ -458,7 +532,7 @@ mod tests {
             value in json_value(),
             pretty in any::<bool>(),
             edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![
-                &b"{"[..], b"}", b"[", b"]", b"\"", b",", b":", b"\\", b" ", b"0", b"-", b"e", b"1e999",
+                &b"{"[..], b"}", b"[", b"]", b"\"", b",", b":", b"\\", b" ", b"0", b"-", b"e", b"1e999", b"9223372036854775808", b"99999999999999999999",
                 b"\\u", b"\\ud800", b"\"a\":1", b"null", b"\x01", b"\xc3", b"",
             ]), any::<bool>()), 0..3),
         ) {

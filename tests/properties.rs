@@ -1,7 +1,8 @@
 //! Property tests: generated batches of valid and broken records, random limits and modes. On every
 //! run the pipeline's promises hold: no panic; exactly one event per record, in order; every event
 //! and the batch within their limits; every claim check resolves to the original bytes; every
-//! broken record is a dead letter holding the raw record exactly as received.
+//! broken record is a dead letter holding the raw record exactly as received; every event is one
+//! the target accepts (`accept::check_event`).
 
 mod common;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use common::{Form, form_of, inline_bytes};
 use kafka_claim_check::Enricher;
+use kafka_claim_check::accept::check_event;
 use kafka_claim_check::config::{OffloadMode, Settings};
 use kafka_claim_check::resolve::{Allowlist, Resolver};
 use kafka_claim_check::store::MemoryStore;
@@ -104,6 +106,37 @@ fn payload() -> impl Strategy<Value = Option<Vec<u8>>> {
         1 => Just(Some(vec![0xff, 0xfe, 0x00, 0x41])),
         1 => (10_000usize..400_000).prop_map(|n| Some(vec![b'z'; n])),
         1 => (1usize..100_000).prop_map(|n| Some(format!("[{}1]", "1,".repeat(n)).into_bytes())),
+        2 => json_numbers().prop_map(Some),
+        1 => (1usize..300).prop_map(|depth| Some(format!("{}0{}", "[".repeat(depth), "]".repeat(depth)).into_bytes())),
+    ]
+}
+
+/// JSON documents whose numbers are near and beyond the range PutEvents accepts.
+fn json_numbers() -> impl Strategy<Value = Vec<u8>> {
+    let number = prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<u64>().prop_map(|n| n.to_string()),
+        any::<i128>().prop_map(|n| n.to_string()),
+        (i64::MAX as i128 - 2..=i64::MAX as i128 + 2).prop_map(|n| n.to_string()),
+        (i64::MIN as i128 - 2..=i64::MIN as i128 + 2).prop_map(|n| n.to_string()),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| format!("{f:e}")),
+        Just("100000000000000000000000000000000".to_string()),
+    ];
+    prop::collection::vec(number, 1..4)
+        .prop_map(|ns| format!("{{\"id\":{},\"list\":[{}]}}", ns[0], ns.join(",")).into_bytes())
+}
+
+/// Keys as Kafka producers write them: ids, JSON scalars, JSON objects, binary.
+fn key() -> impl Strategy<Value = Option<Vec<u8>>> {
+    prop_oneof![
+        Just(None),
+        prop::collection::vec(any::<u8>(), 0..40).prop_map(Some),
+        "0|[1-9][0-9]{0,24}|0[0-9]{1,5}|-?[0-9]\\.[0-9]|true|null|\"[a-z]{0,6}\""
+            .prop_map(|k| Some(k.into_bytes())),
+        (any::<u32>(), "[a-z]{1,6}")
+            .prop_map(|(n, s)| Some(format!("{{\"id\":{n},\"s\":\"{s}\"}}").into_bytes())),
     ]
 }
 
@@ -125,10 +158,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         any::<bool>(),
         0i32..1000,
         0i64..=i64::MAX,
-        prop_oneof![
-            Just(None),
-            prop::collection::vec(any::<u8>(), 0..40).prop_map(Some)
-        ],
+        key(),
         payload(),
         prop::collection::vec(
             (
@@ -139,7 +169,8 @@ fn spec() -> impl Strategy<Value = Spec> {
                 ],
                 prop_oneof![
                     Just(None),
-                    prop::collection::vec(any::<u8>(), 0..20).prop_map(Some)
+                    prop::collection::vec(any::<u8>(), 0..20).prop_map(Some),
+                    "[0-9]{1,22}|\\{\"n\":[0-9]{1,22}\\}".prop_map(|v| Some(v.into_bytes())),
                 ],
                 any::<bool>(),
             ),
@@ -252,6 +283,7 @@ proptest! {
         for ((spec, raw_record), raw_event) in specs.iter().zip(&raw_records).zip(&raw_events) {
             let size = raw_event.get().len() + settings.envelope_reserve_bytes;
             prop_assert!(size <= settings.max_event_bytes, "event of {} > {}", size, settings.max_event_bytes);
+            prop_assert_eq!(check_event(raw_event.get().as_bytes(), (&settings).into()), Ok(()), "the target accepts {}", raw_event.get());
             total += size;
             let event: Value = serde_json::from_str(raw_event.get()).unwrap();
             let resolved = runtime.block_on(resolver.resolve(raw_event.get())).expect("every event resolves");
@@ -285,6 +317,19 @@ proptest! {
                     }
                     let headers = event["headers"].as_array().unwrap();
                     prop_assert_eq!(headers.len(), spec.headers.len(), "headers kept, duplicates and all");
+                    // Keys and header values are JSON only as objects or arrays; else their bytes
+                    // read back from the text or base64.
+                    let shown = std::iter::once((&event["key"], &event["keyEncoding"], spec.key.as_ref()))
+                        .chain(headers.iter().zip(event["headerEncodings"].as_array().unwrap()).zip(&spec.headers)
+                            .map(|((h, e), (name, v, _))| (&h[name.as_str()], e, v.as_ref())));
+                    for (value, encoding, bytes) in shown {
+                        if encoding == "json" {
+                            prop_assert!(value.is_object() || value.is_array(), "{} shown as JSON", value);
+                        } else {
+                            let read_back = inline_bytes(value, encoding);
+                            prop_assert_eq!(read_back.as_ref(), bytes);
+                        }
+                    }
                 }
             }
         }

@@ -1,12 +1,14 @@
 //! Fuzzes the request decoder and the whole pipeline with an in-memory store. The first byte
 //! picks the limits and mode, the rest is the request body. Checks, besides "no panic", the
-//! invariants that hold for every accepted request: one event per record, each within the
-//! per-event limit, the response under 6 MB, and nothing stored but what the events point at.
+//! invariants that hold for every accepted request: one event per record, each one the target
+//! accepts (`accept::check_event`: size, UTF-8, integer range, nesting, unique keys), the response
+//! under 6 MB, and nothing stored but what the events point at.
 #![no_main]
 
 use std::sync::Arc;
 
 use kafka_claim_check::Enricher;
+use kafka_claim_check::accept::check_event;
 use kafka_claim_check::config::{MAX_RESPONSE_BYTES, OffloadMode, Settings};
 use kafka_claim_check::store::MemoryStore;
 use libfuzzer_sys::fuzz_target;
@@ -42,8 +44,12 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(records.len(), events.len());
     assert!(out.body.len() <= MAX_RESPONSE_BYTES);
     for event in &events {
-        assert!(event.get().len() + settings.envelope_reserve_bytes <= settings.max_event_bytes);
-        assert!(event.get().starts_with('{'));
+        assert_eq!(
+            check_event(event.get().as_bytes(), (&settings).into()),
+            Ok(()),
+            "the target rejects {}",
+            event.get()
+        );
     }
     for key in store.objects().keys() {
         assert!(

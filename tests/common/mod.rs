@@ -364,9 +364,18 @@ where
     assert_eq!(records.len(), raw_events.len(), "one event per record");
     let mut total = 0;
     let mut forms = Vec::new();
+    let limits = kafka_claim_check::accept::Limits {
+        max_entry_bytes: max_event,
+        envelope_reserve_bytes: reserve,
+    };
     for (raw_record, raw_event) in records.iter().zip(&raw_events) {
         let size = raw_event.get().len() + reserve;
         assert!(size <= max_event, "event of {size} bytes over {max_event}");
+        assert_eq!(
+            kafka_claim_check::accept::check_event(raw_event.get().as_bytes(), limits),
+            Ok(()),
+            "the target accepts every event"
+        );
         total += size;
         let record: Value = serde_json::from_str(raw_record.get()).unwrap();
         let event: Value = serde_json::from_str(raw_event.get()).unwrap();
