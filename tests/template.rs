@@ -1,12 +1,19 @@
-//! The SAM template: lint-clean, and in step with the function's settings.
+//! The SAM template: lint-clean, in step with the function's settings, and refusing at deploy time
+//! every parameter value that Pipes or the function would refuse later.
+//!
+//! The template is read with cfn-lint's CloudFormation-aware YAML loader (short-form tags become
+//! `Ref`, `Fn::If`, …) and checked as data. Parameter constraints and `Rules` are evaluated as
+//! CloudFormation evaluates them, on a table of boundary values: one refused and one accepted for
+//! each constrained parameter.
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use kafka_claim_check::Settings;
+use serde_json::{Value, json};
 
 fn venv_tool(name: &str) -> std::path::PathBuf {
     let path = common::repo().join(".venv/bin").join(name);
@@ -15,6 +22,37 @@ fn venv_tool(name: &str) -> std::path::PathBuf {
         "{name} not found: run ./scripts/test (it installs it into .venv)"
     );
     path
+}
+
+/// `template.yaml` as JSON, through cfn-lint's loader.
+fn template() -> &'static Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let out = Command::new(venv_tool("python"))
+            .args([
+                "-c",
+                "import json, sys\n\
+                 from cfnlint.decode import decode\n\
+                 template, problems = decode('template.yaml')\n\
+                 if problems: sys.exit(str(problems))\n\
+                 print(json.dumps(template))",
+            ])
+            .current_dir(common::repo())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    })
+}
+
+fn resource(name: &str) -> &'static Value {
+    let r = &template()["Resources"][name];
+    assert!(r.is_object(), "no resource {name}");
+    r
 }
 
 /// Every environment variable the function reads.
@@ -29,9 +67,9 @@ fn settings_variables() -> BTreeSet<String> {
 }
 
 #[test]
-fn cfn_lint_finds_nothing() {
+fn cfn_lint_finds_nothing_with_every_rule() {
     let out = Command::new(venv_tool("cfn-lint"))
-        .arg("template.yaml")
+        .args(["--include-checks", "I", "--", "template.yaml"])
         .current_dir(common::repo())
         .output()
         .unwrap();
@@ -66,14 +104,36 @@ fn sam_validate_with_lint_passes() {
 }
 
 #[test]
+fn sam_build_is_opted_in_to_the_cargo_lambda_beta() {
+    // `BuildMethod: rust-cargolambda` is a SAM CLI beta feature: without the opt-in, `sam build`
+    // asks for it and fails when nobody can answer.
+    let out = Command::new(venv_tool("python"))
+        .args([
+            "-c",
+            "import tomllib, json; print(json.dumps(tomllib.load(open('samconfig.toml', 'rb'))))",
+        ])
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let config: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        config["default"]["build"]["parameters"]["beta_features"],
+        true
+    );
+}
+
+#[test]
 fn the_template_and_the_readme_cover_every_setting() {
-    let template = String::from_utf8(common::read("template.yaml")).unwrap();
     let readme = String::from_utf8(common::read("README.md")).unwrap();
+    let environment = resource("EnrichmentFunction")["Properties"]["Environment"]["Variables"]
+        .as_object()
+        .unwrap();
     let variables = settings_variables();
     assert!(variables.len() >= 12, "{variables:?}");
     for variable in &variables {
         assert!(
-            template.contains(&format!("{variable}:")),
+            environment.contains_key(variable),
             "template.yaml does not set {variable}"
         );
         assert!(
@@ -83,32 +143,126 @@ fn the_template_and_the_readme_cover_every_setting() {
     }
 }
 
+/// Every policy statement of a resource, conditional ones included.
+fn statements(policy_document: &Value) -> Vec<&Value> {
+    fn unwrap_if(v: &Value) -> Vec<&Value> {
+        match v.get("Fn::If") {
+            Some(branches) => branches.as_array().unwrap()[1..]
+                .iter()
+                .flat_map(unwrap_if)
+                .collect(),
+            None if v.get("Ref").is_some() => Vec::new(), // AWS::NoValue
+            None => vec![v],
+        }
+    }
+    policy_document["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(unwrap_if)
+        .collect()
+}
+
 #[test]
 fn the_function_may_only_write_under_its_prefix() {
-    let template = String::from_utf8(common::read("template.yaml")).unwrap();
-    assert!(template.contains("Action: s3:PutObject\n              Resource: !Sub \"${ClaimCheckBucket.Arn}/${KeyPrefix}*\""));
-    assert!(!template.contains("s3:*\"\n            Resource: \"*\""));
-    for required in [
-        "provided.al2023",
-        "arm64",
-        "Handler: bootstrap",
-        "BuildMethod: rust-cargolambda",
-        "aws:SecureTransport",
-        "ExpirationInDays",
-    ] {
-        assert!(template.contains(required), "{required}");
+    let function = resource("EnrichmentFunction");
+    let props = &function["Properties"];
+    let mut writes = Vec::new();
+    for policy in props["Policies"].as_array().unwrap() {
+        for statement in statements(policy) {
+            assert_ne!(statement["Action"], "s3:*");
+            assert_ne!(statement["Resource"], "*", "{statement}");
+            if statement["Action"] == "s3:PutObject" {
+                writes.push(statement);
+            }
+        }
     }
+    assert_eq!(writes.len(), 1);
+    let resource = writes[0]["Resource"]["Fn::Sub"][0].as_str().unwrap();
+    assert!(resource.ends_with("/${KeyPrefix}*"), "{resource}");
+    assert_eq!(props["Runtime"], "provided.al2023");
+    assert_eq!(props["Architectures"], json!(["arm64"]));
+    assert_eq!(props["Handler"], "bootstrap");
+    assert_eq!(props["Tracing"], json!({"Ref": "FunctionTracing"}));
+    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+}
+
+#[test]
+fn the_bucket_and_logs_outlive_the_stack() {
+    let bucket = resource("ClaimCheckBucket");
+    assert_eq!(
+        bucket["Condition"], "CreateBucket",
+        "an existing bucket can be used"
+    );
+    for name in ["ClaimCheckBucket", "FunctionLogGroup", "PipeLogGroup"] {
+        assert_eq!(resource(name)["DeletionPolicy"], "Retain", "{name}");
+        assert_eq!(resource(name)["UpdateReplacePolicy"], "Retain", "{name}");
+    }
+    let rules = &bucket["Properties"]["LifecycleConfiguration"]["Rules"][0];
+    assert_eq!(rules["Prefix"], json!({"Ref": "KeyPrefix"}));
+    assert!(rules["ExpirationInDays"].is_object());
+    let deny = statements(&resource("ClaimCheckBucketPolicy")["Properties"]["PolicyDocument"]);
+    assert_eq!(deny[0]["Condition"]["Bool"]["aws:SecureTransport"], "false");
+}
+
+#[test]
+fn consumers_get_a_read_policy_for_the_prefix() {
+    let policy = resource("ConsumerReadPolicy");
+    assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
+    let statements = statements(&policy["Properties"]["PolicyDocument"]);
+    assert_eq!(statements[0]["Action"], "s3:GetObject");
+    let resource = statements[0]["Resource"]["Fn::Sub"][0].as_str().unwrap();
+    assert!(resource.ends_with("/${KeyPrefix}*"), "{resource}");
+    assert_eq!(statements[1]["Action"], "kms:Decrypt");
+    assert_eq!(
+        template()["Outputs"]["ConsumerReadPolicyArn"]["Value"],
+        json!({"Ref": "ConsumerReadPolicy"})
+    );
+}
+
+#[test]
+fn the_consumer_group_defaults_to_the_stack_name() {
+    let group = json!({"Fn::If": ["HasConsumerGroupId", {"Ref": "ConsumerGroupId"}, {"Ref": "AWS::StackName"}]});
+    let source = &resource("Pipe")["Properties"]["SourceParameters"];
+    for kind in [
+        "ManagedStreamingKafkaParameters",
+        "SelfManagedKafkaParameters",
+    ] {
+        assert_eq!(
+            source[kind]["Fn::If"][1]["ConsumerGroupID"], group,
+            "{kind}"
+        );
+    }
+    assert_eq!(template()["Parameters"]["ConsumerGroupId"]["Default"], "");
+}
+
+#[test]
+fn cloudwatch_can_publish_to_the_alarm_topic() {
+    // CloudWatch cannot use the AWS managed key alias/aws/sns.
+    let topic = resource("AlarmTopic");
+    assert_eq!(
+        topic["Properties"]["KmsMasterKeyId"],
+        json!({"Ref": "AlarmTopicKey"})
+    );
+    let key = resource("AlarmTopicKey");
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    let statements = statements(&key["Properties"]["KeyPolicy"]);
+    assert!(
+        statements
+            .iter()
+            .any(|s| s["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+                && s["Action"] == json!(["kms:Decrypt", "kms:GenerateDataKey*"])),
+        "{statements:?}"
+    );
 }
 
 #[test]
 fn the_dashboard_body_is_valid_json_once_substituted() {
-    let template = String::from_utf8(common::read("template.yaml")).unwrap();
-    let start = template
-        .find("DashboardBody: !Sub\n        - |\n")
-        .expect("a dashboard")
-        + "DashboardBody: !Sub\n        - |\n".len();
-    let end = start + template[start..].find("\n        - Function:").unwrap();
-    let mut body = template[start..end].to_string();
+    let sub = resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_array()
+        .unwrap();
+    let mut body = sub[0].as_str().unwrap().to_string();
+    let variables = sub[1].as_object().unwrap();
     for (placeholder, value) in [
         ("${TimeoutMs}", "60000"),
         ("${AWS::Region}", "eu-west-1"),
@@ -116,13 +270,19 @@ fn the_dashboard_body_is_valid_json_once_substituted() {
         ("${Function}", "fn"),
         ("${Pipe}", "pipe"),
     ] {
+        let name = &placeholder[2..placeholder.len() - 1];
+        assert!(
+            name.starts_with("AWS::")
+                || variables.contains_key(name)
+                || template()["Parameters"].get(name).is_some(),
+            "{name} is defined"
+        );
         body = body.replace(placeholder, value);
     }
     assert!(!body.contains("${"), "every placeholder is substituted");
-    let dashboard: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+    let dashboard: Value = serde_json::from_str(&body).expect("valid JSON");
     let widgets = dashboard["widgets"].as_array().unwrap();
     assert!(widgets.len() >= 5);
-    let text = body.as_str();
     for metric in [
         "Inline",
         "Offloaded",
@@ -135,25 +295,420 @@ fn the_dashboard_body_is_valid_json_once_substituted() {
         "FailedBatches",
     ] {
         assert!(
-            text.contains(&format!("\"{metric}\"")),
+            body.contains(&format!("\"{metric}\"")),
             "the dashboard shows {metric}"
         );
     }
 }
 
 #[test]
-fn alarms_cover_dead_letters_errors_duration_and_pipe_failures() {
-    let template = String::from_utf8(common::read("template.yaml")).unwrap();
-    for alarm in [
-        "DeadLetterAlarm:",
-        "FunctionErrorAlarm:",
-        "DurationNearTimeoutAlarm:",
-        "PipeExecutionFailureAlarm:",
+fn alarms_cover_dead_letters_errors_duration_pipe_failures_and_lag() {
+    let alarms: BTreeMap<&str, &Value> = template()["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(name, r)| (name.as_str(), &r["Properties"]))
+        .collect();
+    let metric = |name: &str| {
+        alarms
+            .values()
+            .find(|a| a["MetricName"] == name)
+            .unwrap_or_else(|| panic!("no alarm on {name}"))
+    };
+    for name in [
+        "DeadLettered",
+        "Errors",
+        "ExecutionFailed",
+        "ExecutionTimeout",
+        "ExecutionThrottled",
     ] {
-        assert!(template.contains(alarm), "{alarm}");
+        metric(name);
     }
+    assert!(alarms.contains_key("DurationNearTimeoutAlarm"));
+    let lag = metric("EstimatedMaxTimeLag");
+    assert_eq!(lag["Namespace"], "AWS/Kafka");
+    let dimensions: BTreeSet<&str> = lag["Dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dimensions,
+        BTreeSet::from(["Cluster Name", "Consumer Group", "Topic"])
+    );
+    assert_eq!(
+        resource("ConsumerLagAlarm")["Condition"],
+        "MskLagAlarmOn",
+        "lag metrics exist for MSK only"
+    );
+}
+
+// ------------------------------------------------------------------ parameters at deploy time
+
+/// What CloudFormation says of a set of parameter values: the parameter or rule that refuses
+/// them, or `None` when the stack may be created.
+fn refusal(values: &[(&str, &str)]) -> Option<String> {
+    let parameters = template()["Parameters"].as_object().unwrap();
+    let given: BTreeMap<&str, &str> = values.iter().copied().collect();
+    for name in given.keys() {
+        assert!(parameters.contains_key(*name), "no parameter {name}");
+    }
+    let mut resolved = BTreeMap::new();
+    for (name, spec) in parameters {
+        let value = match given.get(name.as_str()) {
+            Some(v) => v.to_string(),
+            None => match &spec["Default"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Null => return Some(format!("{name} (no value)")),
+                other => panic!("default {other}"),
+            },
+        };
+        if !parameter_accepts(spec, &value) {
+            return Some(name.clone());
+        }
+        resolved.insert(name.clone(), value);
+    }
+    for (name, rule) in template()["Rules"].as_object().unwrap() {
+        let applies = rule
+            .get("RuleCondition")
+            .is_none_or(|c| evaluate(c, &resolved) == json!(true));
+        if applies
+            && rule["Assertions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| evaluate(&a["Assert"], &resolved) != json!(true))
+        {
+            return Some(name.clone());
+        }
+    }
+    None
+}
+
+/// CloudFormation's parameter constraints: `AllowedPattern` must match the whole value (Java
+/// regular expressions; fancy-regex has the same look-around), lengths count characters.
+fn parameter_accepts(spec: &Value, value: &str) -> bool {
+    let number = |key: &str| spec.get(key).map(|v| v.as_f64().unwrap());
+    if let Some(allowed) = spec["AllowedValues"].as_array() {
+        let listed = allowed.iter().any(|a| match a {
+            Value::String(s) => s == value,
+            other => other.to_string() == value,
+        });
+        if !listed {
+            return false;
+        }
+    }
+    match spec["Type"].as_str().unwrap() {
+        "Number" => {
+            let Ok(n) = value.parse::<f64>() else {
+                return false;
+            };
+            number("MinValue").is_none_or(|min| n >= min)
+                && number("MaxValue").is_none_or(|max| n <= max)
+        }
+        "String" => {
+            let len = value.chars().count() as f64;
+            let pattern_ok = spec["AllowedPattern"].as_str().is_none_or(|p| {
+                fancy_regex::Regex::new(&format!("^(?:{p})$"))
+                    .unwrap()
+                    .is_match(value)
+                    .unwrap()
+            });
+            pattern_ok
+                && number("MinLength").is_none_or(|min| len >= min)
+                && number("MaxLength").is_none_or(|max| len <= max)
+        }
+        other => panic!("parameter type {other} is not checked here"),
+    }
+}
+
+/// The rule functions the template uses.
+fn evaluate(expression: &Value, parameters: &BTreeMap<String, String>) -> Value {
+    let Some((function, args)) = expression.as_object().and_then(|o| o.iter().next()) else {
+        return expression.clone();
+    };
+    let arg = |i: usize| evaluate(&args[i], parameters);
+    match function.as_str() {
+        "Ref" => json!(parameters[args.as_str().unwrap()]),
+        "Fn::Equals" => json!(arg(0) == arg(1)),
+        "Fn::Not" => json!(arg(0) != json!(true)),
+        "Fn::And" => json!((0..args.as_array().unwrap().len()).all(|i| arg(i) == json!(true))),
+        "Fn::Or" => json!((0..args.as_array().unwrap().len()).any(|i| arg(i) == json!(true))),
+        other => panic!("rule function {other} is not evaluated here"),
+    }
+}
+
+const TOPIC: (&str, &str) = ("TopicName", "orders");
+const MSK: (&str, &str) = (
+    "MskClusterArn",
+    "arn:aws:kafka:eu-west-1:123456789012:cluster/demo/751d2973-a626-431c-9d4e-d7975eb44dd7-2",
+);
+const SELF_MANAGED: [(&str, &str); 4] = [
+    ("SourceKind", "SelfManaged"),
+    (
+        "BootstrapServer",
+        "pkc-1.eu-west-1.aws.confluent.cloud:9092",
+    ),
+    ("SelfManagedAuthentication", "NONE"),
+    TOPIC,
+];
+
+fn msk_with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut values = vec![TOPIC, MSK];
+    values.extend_from_slice(extra);
+    values
+}
+
+fn self_managed_with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut values = SELF_MANAGED.to_vec();
+    values.extend_from_slice(extra);
+    values
+}
+
+/// Asserts that `accepted` deploys and `refused` is refused, naming `by`.
+fn boundary(accepted: &[(&str, &str)], refused: &[(&str, &str)], by: &str) {
+    assert_eq!(refusal(accepted), None, "{accepted:?} is accepted");
+    assert_eq!(
+        refusal(refused).as_deref(),
+        Some(by),
+        "{refused:?} is refused"
+    );
+}
+
+#[test]
+fn the_defaults_deploy_with_only_the_required_parameters() {
+    assert_eq!(refusal(&msk_with(&[])), None);
+    assert_eq!(refusal(&self_managed_with(&[])), None);
+    assert_eq!(refusal(&[MSK]).as_deref(), Some("TopicName (no value)"));
+}
+
+#[test]
+fn topic_names_as_pipes_accepts_them() {
+    // Pipes TopicName: length 1-249, pattern [^.]([a-zA-Z0-9\-_.]+): at least 2 characters.
+    let long = "t".repeat(249);
+    let too_long = "t".repeat(250);
+    boundary(
+        &[MSK, ("TopicName", "ab")],
+        &[MSK, ("TopicName", "a")],
+        "TopicName",
+    );
+    boundary(
+        &[MSK, ("TopicName", &long)],
+        &[MSK, ("TopicName", &too_long)],
+        "TopicName",
+    );
+    boundary(
+        &[MSK, ("TopicName", "_orders.v1")],
+        &[MSK, ("TopicName", ".orders")],
+        "TopicName",
+    );
+}
+
+#[test]
+fn event_detail_type_and_source_as_putevents_accepts_them() {
+    let detail_type = "d".repeat(128);
+    let too_long = "d".repeat(129);
+    boundary(
+        &msk_with(&[("EventDetailType", &detail_type)]),
+        &msk_with(&[("EventDetailType", &too_long)]),
+        "EventDetailType",
+    );
+    boundary(
+        &msk_with(&[("EventSource", "awsx.orders")]),
+        &msk_with(&[("EventSource", "aws.orders")]),
+        "EventSource",
+    );
+    boundary(
+        &msk_with(&[("EventSource", "$.topic")]),
+        &msk_with(&[("EventSource", "$topic")]),
+        "EventSource",
+    );
+    let source = "s".repeat(256);
+    let too_long = "s".repeat(257);
+    boundary(
+        &msk_with(&[("EventSource", &source)]),
+        &msk_with(&[("EventSource", &too_long)]),
+        "EventSource",
+    );
+}
+
+#[test]
+fn at_most_two_additional_bootstrap_servers() {
+    boundary(
+        &self_managed_with(&[(
+            "AdditionalBootstrapServers",
+            "b-2.example.com:9092,b-3:9092",
+        )]),
+        &self_managed_with(&[(
+            "AdditionalBootstrapServers",
+            "b-2.example.com:9092,b-3:9092,b-4:9092",
+        )]),
+        "AdditionalBootstrapServers",
+    );
+    boundary(
+        &self_managed_with(&[("BootstrapServer", "10.0.0.1:9092")]),
+        &self_managed_with(&[("BootstrapServer", "broker")]),
+        "BootstrapServer",
+    );
+}
+
+#[test]
+fn vpc_subnets_need_security_groups() {
+    let subnets = ("VpcSubnetIds", "subnet-0a1b2c,subnet-3d4e5f");
+    boundary(
+        &self_managed_with(&[subnets, ("VpcSecurityGroupIds", "sg-0123abcd")]),
+        &self_managed_with(&[subnets]),
+        "VpcSubnetsNeedSecurityGroups",
+    );
+    boundary(
+        &self_managed_with(&[subnets, ("VpcSecurityGroupIds", "sg-0123abcd")]),
+        &self_managed_with(&[("VpcSecurityGroupIds", "sg-0123abcd")]),
+        "VpcSecurityGroupsNeedSubnets",
+    );
+    let groups = |n: usize| {
+        (1..=n)
+            .map(|i| format!("sg-{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let (five, six) = (groups(5), groups(6));
+    boundary(
+        &self_managed_with(&[subnets, ("VpcSecurityGroupIds", &five)]),
+        &self_managed_with(&[subnets, ("VpcSecurityGroupIds", &six)]),
+        "VpcSecurityGroupIds",
+    );
+    let subnets = |n: usize| {
+        (1..=n)
+            .map(|i| format!("subnet-{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let (sixteen, seventeen) = (subnets(16), subnets(17));
+    let group = ("VpcSecurityGroupIds", "sg-1");
+    boundary(
+        &self_managed_with(&[("VpcSubnetIds", &sixteen), group]),
+        &self_managed_with(&[("VpcSubnetIds", &seventeen), group]),
+        "VpcSubnetIds",
+    );
+}
+
+#[test]
+fn msk_scram_needs_a_customer_managed_key() {
+    let secret = (
+        "KafkaCredentialsSecretArn",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:AmazonMSK_pipe-AbCdEf",
+    );
+    let scram = ("MskAuthentication", "SASL_SCRAM_512");
+    boundary(
+        &msk_with(&[
+            scram,
+            secret,
+            (
+                "SecretsKmsKeyArn",
+                "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+        ]),
+        &msk_with(&[scram, secret]),
+        "MskScramNeedsCustomerManagedKey",
+    );
+}
+
+#[test]
+fn function_settings_are_refused_where_the_function_would_refuse_them() {
+    boundary(
+        &msk_with(&[("MaxBatchBytes", "8192")]),
+        &msk_with(&[("MaxBatchBytes", "8191")]),
+        "MaxBatchBytes",
+    );
+    boundary(
+        &msk_with(&[("MaxBatchBytes", "")]),
+        &msk_with(&[("MaxBatchBytes", "1MB")]),
+        "MaxBatchBytes",
+    );
+    boundary(
+        &msk_with(&[("KeepPointers", "/type,/order/id")]),
+        &msk_with(&[("KeepPointers", "/type,order/id")]),
+        "KeepPointers",
+    );
+    boundary(
+        &msk_with(&[("DeadlineMarginMs", "9000")]),
+        &msk_with(&[("DeadlineMarginMs", "9001")]),
+        "DeadlineMarginMs",
+    );
+    // What the template accepts at its boundaries, the function accepts too.
+    for (variable, value) in [
+        ("CLAIM_CHECK_MAX_BATCH_BYTES", "8192"),
+        ("CLAIM_CHECK_MAX_BATCH_BYTES", "999999999999999"),
+        ("CLAIM_CHECK_KEEP_POINTERS", "/type,/order/id"),
+        ("CLAIM_CHECK_DEADLINE_MARGIN_MS", "9000"),
+    ] {
+        let settings = Settings::from_lookup(|name| (name == variable).then(|| value.to_string()));
+        assert!(settings.is_ok(), "{variable}={value}: {settings:?}");
+    }
+    let keep = format!("/{}", "k".repeat(255));
+    assert_eq!(refusal(&msk_with(&[("KeepPointers", &keep)])), None);
     assert!(
-        template.contains("MetricName: DeadLettered")
-            && template.contains("MetricName: ExecutionFailed")
+        Settings::from_lookup(|name| (name == "CLAIM_CHECK_KEEP_POINTERS").then(|| keep.clone()))
+            .is_ok()
+    );
+    assert!(
+        Settings::from_lookup(
+            |name| (name == "CLAIM_CHECK_MAX_BATCH_BYTES").then(|| "8191".to_string())
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn the_function_timeout_leaves_the_target_time_within_the_pipe_execution_limit() {
+    // A pipe execution, enrichment and target together, is limited to 5 minutes.
+    boundary(
+        &msk_with(&[("FunctionTimeout", "240")]),
+        &msk_with(&[("FunctionTimeout", "241")]),
+        "FunctionTimeout",
+    );
+    boundary(
+        &msk_with(&[("FunctionTimeout", "10")]),
+        &msk_with(&[("FunctionTimeout", "9")]),
+        "FunctionTimeout",
+    );
+}
+
+#[test]
+fn other_parameters_at_their_boundaries() {
+    let group = "g".repeat(200);
+    let too_long = "g".repeat(201);
+    boundary(
+        &msk_with(&[("ConsumerGroupId", &group)]),
+        &msk_with(&[("ConsumerGroupId", &too_long)]),
+        "ConsumerGroupId",
+    );
+    boundary(
+        &msk_with(&[("ConsumerGroupId", "team@orders/pipe-1")]),
+        &msk_with(&[("ConsumerGroupId", "team:orders")]),
+        "ConsumerGroupId",
+    );
+    boundary(
+        &msk_with(&[("ExistingBucketName", "abc")]),
+        &msk_with(&[("ExistingBucketName", "ab")]),
+        "ExistingBucketName",
+    );
+    boundary(
+        &msk_with(&[("BatchSize", "10")]),
+        &msk_with(&[("BatchSize", "11")]),
+        "BatchSize",
+    );
+    boundary(
+        &msk_with(&[("LagAlarmSeconds", "60")]),
+        &msk_with(&[("LagAlarmSeconds", "59")]),
+        "LagAlarmSeconds",
+    );
+    boundary(
+        &msk_with(&[("FunctionTracing", "Active")]),
+        &msk_with(&[("FunctionTracing", "on")]),
+        "FunctionTracing",
     );
 }
