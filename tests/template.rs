@@ -395,7 +395,8 @@ fn parameter_accepts(spec: &Value, value: &str) -> bool {
     if let Some(allowed) = spec["AllowedValues"].as_array() {
         let listed = allowed.iter().any(|a| match a {
             Value::String(s) => s == value,
-            other => other.to_string() == value,
+            Value::Number(n) => n.to_string() == value,
+            _ => false,
         });
         if !listed {
             return false;
