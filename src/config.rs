@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use crate::keys::normalize_prefix;
-use crate::metrics::MetricsSettings;
 
 /// PutEvents' historical per-entry limit, and SNS's: the safe default.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 262_144;
@@ -21,6 +20,30 @@ pub const MIN_MAX_EVENT_BYTES: usize = 8_192;
 
 /// Default room kept in each event's size for `Source`, `DetailType`, `Resources` and `Time`.
 pub const DEFAULT_ENVELOPE_RESERVE_BYTES: usize = 1_024;
+
+/// Default CloudWatch namespace of the metrics.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "KafkaClaimCheck";
+
+/// Whether and how metrics are written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// `CLAIM_CHECK_METRICS` (`on`/`off`).
+    pub enabled: bool,
+    /// `CLAIM_CHECK_METRICS_NAMESPACE`.
+    pub namespace: String,
+    /// `CLAIM_CHECK_METRICS_TOPIC_DIMENSION` (`on`/`off`).
+    pub topic_dimension: bool,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            enabled: true,
+            namespace: DEFAULT_METRICS_NAMESPACE.to_string(),
+            topic_dimension: false,
+        }
+    }
+}
 
 /// When values are claim-checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

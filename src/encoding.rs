@@ -233,7 +233,7 @@ pub mod reference {
 
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-    use crate::record::BorrowedStr;
+    use crate::json::BorrowedStr;
 
     /// [`super::is_strict_json`], the slow way.
     pub fn is_strict_json(bytes: &[u8]) -> bool {

@@ -1,5 +1,10 @@
 //! JSON text helpers that never reinterpret numbers or reorder keys.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
 use serde::ser::{Error as _, Serialize, SerializeStruct, Serializer};
 
 /// The name under which `serde_json` serializes its own `RawValue`: a struct with this name and
@@ -80,6 +85,28 @@ pub fn pretty(json: &[u8]) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+/// A JSON string (a header name, an object key), borrowed from the input when it has no escapes.
+pub(crate) struct BorrowedStr<'a>(pub(crate) Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for BorrowedStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = BorrowedStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<BorrowedStr<'de>, E> {
+                Ok(BorrowedStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<BorrowedStr<'de>, E> {
+                Ok(BorrowedStr(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
 }
 
 #[cfg(test)]

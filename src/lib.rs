@@ -23,6 +23,7 @@
 //! - [`resolve`]: the consumer side: events back into verified payloads.
 //! - [`store`]: the [`store::PayloadStore`] trait, with S3, local-directory and in-memory stores.
 //! - [`lambda`]: the Lambda handler and logging setup.
+//! - [`outcome`]: the response and the summary of an invocation.
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines.
 
 pub mod accept;
@@ -34,6 +35,7 @@ pub mod json;
 pub mod keys;
 pub mod lambda;
 pub mod metrics;
+pub mod outcome;
 pub mod record;
 pub mod resolve;
 pub mod store;

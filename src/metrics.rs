@@ -9,10 +9,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::enrich::{Summary, TopicCounts};
-
-/// Default CloudWatch namespace.
-pub const DEFAULT_NAMESPACE: &str = "KafkaClaimCheck";
+pub use crate::config::{DEFAULT_METRICS_NAMESPACE as DEFAULT_NAMESPACE, MetricsSettings};
+use crate::outcome::{Summary, TopicCounts};
 
 /// Metric names and units, as published.
 pub const METRICS: [(&str, &str); 11] = [
@@ -37,27 +35,6 @@ const TOPIC_METRICS: [(&str, &str); 5] = [
     ("DeadLettered", "Count"),
     ("BytesStored", "Bytes"),
 ];
-
-/// Whether and how metrics are written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MetricsSettings {
-    /// `CLAIM_CHECK_METRICS` (`on`/`off`).
-    pub enabled: bool,
-    /// `CLAIM_CHECK_METRICS_NAMESPACE`.
-    pub namespace: String,
-    /// `CLAIM_CHECK_METRICS_TOPIC_DIMENSION` (`on`/`off`).
-    pub topic_dimension: bool,
-}
-
-impl Default for MetricsSettings {
-    fn default() -> Self {
-        MetricsSettings {
-            enabled: true,
-            namespace: DEFAULT_NAMESPACE.to_string(),
-            topic_dimension: false,
-        }
-    }
-}
 
 /// The EMF lines for one invocation. `summary` is `None` for a failed invocation, which still
 /// counts its records (when known) and one failed batch.
@@ -165,7 +142,7 @@ fn document(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enrich::Summary;
+    use crate::outcome::Summary;
 
     const UNITS: [&str; 27] = [
         "Seconds",

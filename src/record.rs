@@ -10,8 +10,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{Deserializer, Visitor};
 use serde_json::value::RawValue;
 
 use crate::encoding::from_base64;
@@ -740,31 +738,10 @@ impl Walk<'_> {
     }
 }
 
-/// A JSON string (a header name, an object key), borrowed from the input when it has no escapes.
-pub(crate) struct BorrowedStr<'a>(pub(crate) Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for BorrowedStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StrVisitor;
-        impl<'de> Visitor<'de> for StrVisitor {
-            type Value = BorrowedStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<BorrowedStr<'de>, E> {
-                Ok(BorrowedStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<BorrowedStr<'de>, E> {
-                Ok(BorrowedStr(Cow::Owned(v.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(StrVisitor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::BorrowedStr;
     use proptest::prelude::*;
     use serde::de::MapAccess;
 
