@@ -14,7 +14,8 @@
 //! # Layout
 //! - [`accept`]: the rule every returned event is held to (what PutEvents accepts).
 //! - [`config`]: settings from the environment, validated once at cold start.
-//! - [`record`]: the Pipes Kafka record as received, and its decoding.
+//! - `wire`: the request split into raw records, and each record's fields as raw JSON text.
+//! - [`record`]: the Kafka record and its coordinates, decoded from the wire fields.
 //! - [`encoding`]: JSON / text / base64 classification and base64.
 //! - [`event`]: the inline, claim-check and dead-letter events.
 //! - [`keys`]: object keys.
@@ -40,6 +41,7 @@ pub mod record;
 pub mod resolve;
 pub mod store;
 mod strict_json;
+mod wire;
 
 pub use config::Settings;
 pub use enrich::{EnrichError, Enriched, Enricher, Summary};
