@@ -1,34 +1,35 @@
-//! The pipeline: request → records → size decisions → uploads → response.
+//! The pipeline: request → records → decoding → events → size decisions → uploads → response.
 //!
-//! 1. The request is split into raw records without copying them; each is decoded, and a record
-//!    that cannot be decoded becomes a dead letter (or fails the invocation, if so configured).
-//! 2. Each decoded record is written as an inline event. Events over the per-event limit, or all
-//!    events with a value in `always` mode, become claim checks.
-//! 3. While the batch exceeds its limit (or the 6 MB response cap), the largest inline event is
-//!    claim-checked. A claim check that is still too large becomes a dead letter
-//!    (`event-too-large`); if the batch still cannot fit, the largest events become dead letters
-//!    (`batch-too-large`). Every decision depends only on the request and the settings, so a
-//!    retried batch produces the same keys, the same objects and byte-identical output.
-//! 4. Objects are uploaded concurrently; any store failure fails the whole invocation, because
+//! 1. The request is split into raw records without copying them ([`crate::record`]); a record
+//!    that cannot be read becomes a dead letter (or fails the invocation, if so configured).
+//! 2. The [`Decoder`] prepares the batch (once, possibly over the network), then decides how each
+//!    key, value and header value is shown; bytes that do not decode as their framing says make
+//!    a dead letter.
+//! 3. Each decoded record is written as an inline event. Events over the per-event limit, or all
+//!    events with a value in `always` mode, become claim checks; a claim check that is still too
+//!    large becomes a dead letter (`event-too-large`).
+//! 4. [`policy::fit_batch`] moves the largest events out until the batch fits its limits.
+//!    Every decision depends only on the request and the settings, so a retried batch produces
+//!    the same keys, the same objects and byte-identical output.
+//! 5. Objects are uploaded concurrently; any store failure fails the whole invocation, because
 //!    returning a pointer to an object that was not written would lose the record.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 
-use crate::config::{InvalidRecordPolicy, MAX_RESPONSE_BYTES, OffloadMode, Settings};
-use crate::encoding::{Encoding, classify};
-use crate::event::{self, ClaimCheck};
-use crate::keys;
+use crate::config::{InvalidRecordPolicy, OffloadMode, Settings};
+use crate::decode::{Classifier, DecodeError, Decoded, Decoder, Field, Undecodable};
+use crate::encoding::Encoding;
+use crate::event;
 pub use crate::outcome::{Enriched, Summary, TopicCounts};
-use crate::record::{self, Coordinates, ErrorCode, Record, RecordError, RequestError};
+use crate::policy::{self, Item, Limits, NoFit, Overflow, Shrink};
+use crate::record::{self, Coordinates, Record, RecordError, RequestError};
 use crate::store::{PayloadStore, StoreError, StoredObject};
+use crate::stored;
 
 /// Why an invocation failed. Each of these makes Pipes retry the whole batch.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,19 @@ pub enum EnrichError {
         /// What is wrong with it.
         error: RecordError,
     },
+    /// A record's bytes do not decode and `CLAIM_CHECK_ON_INVALID_RECORD=fail`.
+    #[error(
+        "record {index} cannot be decoded ({error}); CLAIM_CHECK_ON_INVALID_RECORD=fail stops the batch (set it to dead-letter to store such records and go on)"
+    )]
+    UndecodableRecord {
+        /// Position of the record in the batch.
+        index: usize,
+        /// What is wrong with it.
+        error: Undecodable,
+    },
+    /// The decoder could not get what the batch needs (a retry may succeed).
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
     /// An object could not be stored.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -83,7 +97,10 @@ impl EnrichError {
     pub fn error_type(&self) -> &'static str {
         match self {
             EnrichError::MalformedRequest(_) => "MalformedRequest",
-            EnrichError::InvalidRecord { .. } => "InvalidRecord",
+            EnrichError::InvalidRecord { .. } | EnrichError::UndecodableRecord { .. } => {
+                "InvalidRecord"
+            }
+            EnrichError::Decode(_) => "DecodeError",
             EnrichError::Store(_) => "StoreError",
             EnrichError::BatchLimit { .. } => "BatchLimitExceeded",
             EnrichError::Deadline { .. } => "DeadlineExceeded",
@@ -92,11 +109,23 @@ impl EnrichError {
     }
 }
 
-/// The claim-check pipeline, bound to its settings and store. Build it once and reuse it for
-/// every invocation.
+impl From<NoFit> for EnrichError {
+    fn from(n: NoFit) -> Self {
+        EnrichError::BatchLimit {
+            records: n.records,
+            needed: n.needed,
+            limit: n.limit,
+        }
+    }
+}
+
+/// The claim-check pipeline, bound to its settings, store and decoder. Build it once and reuse
+/// it for every invocation.
 pub struct Enricher {
     settings: Settings,
+    limits: Limits,
     store: Arc<dyn PayloadStore>,
+    decoder: Arc<dyn Decoder>,
 }
 
 /// What a record becomes.
@@ -111,7 +140,7 @@ enum Form {
     Dead {
         event: Vec<u8>,
         object: StoredObject,
-        code: ErrorCode,
+        code: &'static str,
     },
 }
 
@@ -134,7 +163,8 @@ struct Slot<'a> {
     /// starts with them and takes this buffer over; `head_len` says where they end.
     head: Vec<u8>,
     head_len: usize,
-    encoding: Option<Encoding>,
+    /// How the value is shown; `None` for a tombstone.
+    value: Option<Decoded>,
     form: Form,
 }
 
@@ -154,12 +184,46 @@ impl Slot<'_> {
             None => self.broken_topic.as_deref(),
         }
     }
+
+    /// The value's encoding; `None` for a tombstone.
+    fn encoding(&self) -> Option<Encoding> {
+        self.value.as_ref().map(|d| d.encoding)
+    }
+
+    /// The event as the batch policy sees it.
+    fn item(&self) -> Item {
+        Item {
+            len: self.form.event().len(),
+            form: match self.form {
+                Form::Inline { .. } => policy::Form::Inline {
+                    has_value: self.value.is_some(),
+                },
+                Form::Claim { .. } => policy::Form::Claim,
+                Form::Dead { .. } => policy::Form::Dead,
+            },
+        }
+    }
 }
 
 impl Enricher {
-    /// A pipeline with these settings, writing to `store`.
+    /// A pipeline with these settings, writing to `store`, showing plain bytes as JSON, text or
+    /// base64 ([`Classifier`]).
     pub fn new(settings: Settings, store: Arc<dyn PayloadStore>) -> Self {
-        Enricher { settings, store }
+        Self::with_decoder(settings, store, Arc::new(Classifier))
+    }
+
+    /// A pipeline that decodes fields with `decoder`.
+    pub fn with_decoder(
+        settings: Settings,
+        store: Arc<dyn PayloadStore>,
+        decoder: Arc<dyn Decoder>,
+    ) -> Self {
+        Enricher {
+            limits: Limits::from_settings(&settings),
+            settings,
+            store,
+            decoder,
+        }
     }
 
     /// The settings in force.
@@ -178,52 +242,105 @@ impl Enricher {
     /// `settings.deadline_margin` before it.
     ///
     /// # Errors
-    /// [`EnrichError`] when the invocation must fail: a malformed request, a store failure, a
-    /// batch that cannot fit its limit, the deadline, or a broken record under the `fail` policy.
+    /// [`EnrichError`] when the invocation must fail: a malformed request, a store or decoder
+    /// failure, a batch that cannot fit its limit, the deadline, or a broken record under the
+    /// `fail` policy.
     pub async fn enrich(
         &self,
         body: &[u8],
         deadline: Option<Instant>,
     ) -> Result<Enriched, EnrichError> {
-        let raws = record::split_request(body)?;
+        self.enrich_counted(body, deadline).await.1
+    }
+
+    /// [`Enricher::enrich`], also returning the number of records in the request when it could
+    /// be split, failed invocations included (for metrics).
+    pub async fn enrich_counted(
+        &self,
+        body: &[u8],
+        deadline: Option<Instant>,
+    ) -> (Option<usize>, Result<Enriched, EnrichError>) {
+        let raws = match record::split_request(body) {
+            Ok(raws) => raws,
+            Err(err) => return (None, Err(err.into())),
+        };
+        let records = raws.len();
+        (Some(records), self.run(body, raws, deadline).await)
+    }
+
+    async fn run(
+        &self,
+        body: &[u8],
+        raws: Vec<&RawValue>,
+        deadline: Option<Instant>,
+    ) -> Result<Enriched, EnrichError> {
         let mut summary = Summary {
             records: raws.len(),
             request_bytes: body.len(),
             ..Summary::default()
         };
 
+        let decoded: Vec<Result<Record, Box<record::Broken>>> =
+            raws.iter().map(|raw| record::decode(raw)).collect();
+        let fail = self.settings.on_invalid_record == InvalidRecordPolicy::Fail;
+        if fail
+            && let Some((index, Err(broken))) = decoded.iter().enumerate().find(|(_, r)| r.is_err())
+        {
+            return Err(EnrichError::InvalidRecord {
+                index,
+                error: broken.error.clone(),
+            });
+        }
+        let readable: Vec<&Record> = decoded.iter().filter_map(|r| r.as_ref().ok()).collect();
+        self.decoder.prepare(&readable).await?;
+
         let mut slots = Vec::with_capacity(raws.len());
-        for (index, raw) in raws.into_iter().enumerate() {
-            let slot = match record::decode(raw) {
+        for (index, (raw, decoded)) in raws.into_iter().zip(decoded).enumerate() {
+            let slot = match decoded {
                 Ok(record) => {
                     summary.largest_value_bytes = summary
                         .largest_value_bytes
                         .max(record.value.as_ref().map_or(0, Vec::len));
-                    self.plan(raw, record)
-                }
-                Err(broken) => {
-                    if self.settings.on_invalid_record == InvalidRecordPolicy::Fail {
-                        return Err(EnrichError::InvalidRecord {
-                            index,
-                            error: broken.error,
-                        });
+                    let coordinates = record.coordinates.clone();
+                    match self.plan(raw, record) {
+                        Ok(slot) => slot,
+                        Err(error) if fail => {
+                            return Err(EnrichError::UndecodableRecord { index, error });
+                        }
+                        Err(error) => self.dead_slot(raw, &coordinates, error.code, &error.message),
                     }
-                    self.dead_slot(raw, &broken.coordinates, broken.error)
                 }
+                Err(broken) => self.dead_slot(
+                    raw,
+                    &broken.coordinates,
+                    broken.error.code.as_str(),
+                    &broken.error.message,
+                ),
             };
             slots.push(slot);
         }
 
-        self.fit_batch(&mut slots)?;
+        let mut items: Vec<Item> = slots.iter().map(Slot::item).collect();
+        policy::fit_batch(
+            &mut items,
+            &self.limits,
+            &mut Mover {
+                enricher: self,
+                slots: &mut slots,
+            },
+        )?;
 
         let started = Instant::now();
-        let objects = unique_objects(&slots);
+        let objects = stored::unique(slots.iter().filter_map(|s| match &s.form {
+            Form::Claim { object, .. } | Form::Dead { object, .. } => Some(object),
+            Form::Inline { .. } => None,
+        }));
         summary.objects_stored = objects.len();
         summary.bytes_stored = objects.iter().map(|o| o.body.len() as u64).sum();
         self.upload(objects, deadline).await?;
         summary.store_millis = started.elapsed().as_millis() as u64;
 
-        let response_len = response_len(&slots);
+        let response_len = Limits::response_len(slots.iter().map(|s| s.form.event().len()));
         let mut out = Vec::with_capacity(response_len);
         out.push(b'[');
         for (i, slot) in slots.iter().enumerate() {
@@ -236,7 +353,7 @@ impl Enricher {
                 Ok(()),
                 "every event is one the target accepts"
             );
-            summary.batch_bytes += self.entry_size(slot.form.event());
+            summary.batch_bytes += self.limits.entry_size(slot.form.event().len());
             // Allocate a topic's name once per batch, not once per record.
             let mut unknown_topic = TopicCounts::default();
             let counts = match slot.topic() {
@@ -258,7 +375,7 @@ impl Enricher {
                 }
                 Form::Dead { code, object, .. } => {
                     summary.dead_lettered += 1;
-                    *summary.dead_letter_codes.entry(code.as_str()).or_default() += 1;
+                    *summary.dead_letter_codes.entry(code).or_default() += 1;
                     counts.dead_lettered += 1;
                     counts.bytes_stored += object.body.len() as u64;
                 }
@@ -269,28 +386,34 @@ impl Enricher {
         Ok(Enriched { body: out, summary })
     }
 
-    /// EventBridge's size of an entry whose `Detail` is `event`.
-    fn entry_size(&self, event: &[u8]) -> usize {
-        event.len() + self.settings.envelope_reserve_bytes
-    }
+    /// The first decision for a decoded record: inline if it fits (and `auto`), else a claim
+    /// check.
+    ///
+    /// # Errors
+    /// [`Undecodable`] when the decoder cannot decode one of its fields.
+    fn plan<'a>(&self, raw: &'a RawValue, record: Record) -> Result<Slot<'a>, Undecodable> {
+        let decode = |field, bytes: Option<&Vec<u8>>| {
+            bytes.map(|b| self.decoder.decode(field, b)).transpose()
+        };
+        let value = decode(Field::Value, record.value.as_ref())?;
+        let key = decode(Field::Key, record.key.as_ref())?.map(|d| d.encoding);
+        let headers = record
+            .headers
+            .iter()
+            .map(|h| Ok(decode(Field::Header, h.value.as_ref())?.map(|d| d.encoding)))
+            .collect::<Result<Vec<_>, Undecodable>>()?;
 
-    fn fits(&self, event: &[u8]) -> bool {
-        self.entry_size(event) <= self.settings.max_event_bytes
-    }
-
-    /// The first decision for a decoded record: inline if it fits (and `auto`), else a claim check.
-    fn plan<'a>(&self, raw: &'a RawValue, record: Record) -> Slot<'a> {
-        let encoding = record.value.as_deref().map(classify);
+        let encoding = value.as_ref().map(|d| d.encoding);
         let value_len = record.value.as_ref().map_or(0, Vec::len);
-        let may_be_inline = self.settings.offload != OffloadMode::Always
-            && value_len + self.settings.envelope_reserve_bytes <= self.settings.max_event_bytes;
+        let may_be_inline =
+            self.settings.offload != OffloadMode::Always && self.limits.fits(value_len);
         let tail_room = if may_be_inline {
             event::inline_tail_capacity(record.value.as_deref().zip(encoding))
         } else {
             0
         };
         let mut head = Vec::with_capacity(event::head_capacity(&record) + tail_room);
-        event::write_head(&mut head, &record);
+        event::write_head(&mut head, &record, key, &headers);
         let head_len = head.len();
         let mut slot = Slot {
             raw,
@@ -298,33 +421,29 @@ impl Enricher {
             record: Some(record),
             head,
             head_len,
-            encoding,
+            value,
             form: Form::Inline { event: Vec::new() },
         };
-        let has_value = slot.encoding.is_some();
+        let has_value = encoding.is_some();
         let always = self.settings.offload == OffloadMode::Always && has_value;
         // An inline event is at least as long as the head plus the value's shortest encoding:
         // skip writing events that cannot fit.
         let lower_bound = head_len
-            + match slot.encoding {
+            + match encoding {
                 Some(Encoding::Base64) => value_len / 3 * 4,
-                _ => value_len,
+                Some(Encoding::Json | Encoding::Text) | None => value_len,
             };
-        if always
-            || (has_value
-                && lower_bound + self.settings.envelope_reserve_bytes
-                    > self.settings.max_event_bytes)
-        {
+        if always || (has_value && !self.limits.fits(lower_bound)) {
             self.offload(&mut slot);
-            return slot;
+            return Ok(slot);
         }
         // The inline event grows from the head in place.
         let mut event = std::mem::take(&mut slot.head);
         let value = slot.record.as_ref().and_then(|r| r.value.as_deref());
-        event::write_inline_tail(&mut event, value.zip(slot.encoding));
-        if self.fits(&event) {
+        event::write_inline_tail(&mut event, value.zip(encoding));
+        if self.limits.fits(event.len()) {
             slot.form = Form::Inline { event };
-            return slot;
+            return Ok(slot);
         }
         event.truncate(head_len);
         slot.head = event;
@@ -332,53 +451,45 @@ impl Enricher {
             self.offload(&mut slot);
         } else {
             // A tombstone whose headers and key alone exceed the limit.
-            self.dead_letter_oversized(&mut slot, ErrorCode::EventTooLarge);
+            self.dead_letter_oversized(&mut slot, Overflow::Event);
         }
-        slot
+        Ok(slot)
     }
 
     /// Turns a decoded record with a value into a claim check (or, if even that is too large, a
     /// dead letter).
     fn offload(&self, slot: &mut Slot<'_>) {
-        let Some(record) = slot.record.as_ref() else {
+        let (Some(record), Some(encoding)) = (slot.record.as_ref(), slot.encoding()) else {
             return;
         };
-        let (Some(value), Some(encoding)) = (record.value.as_deref(), slot.encoding) else {
+        let Some(value) = record.value.as_deref() else {
             return;
         };
-        let sha256: [u8; 32] = Sha256::digest(value).into();
-        let sha_hex = hex::encode(sha256);
-        let key = keys::payload_key(&self.settings.key_prefix, &record.coordinates, &sha_hex);
-        let claim = ClaimCheck {
-            bucket: self.store.bucket().to_string(),
-            uri: self.store.uri(&key),
-            key,
-            size: value.len() as u64,
-            sha256: sha_hex.clone(),
-            content_type: encoding.content_type().to_string(),
-            value_encoding: encoding.as_str().to_string(),
-        };
+        let (claim, sha256) = stored::payload_claim(
+            &self.settings.key_prefix,
+            self.store.as_ref(),
+            &record.coordinates,
+            value,
+            encoding,
+        );
         let kept = match encoding {
             Encoding::Json => event::kept_fields(value, &self.settings.keep_pointers),
-            _ => None,
+            Encoding::Text | Encoding::Base64 => None,
         };
         let head = slot.head();
         let room = event::CLAIM_CHECK_TAIL_CAPACITY + kept.as_ref().map_or(0, Vec::len);
         let mut event = Vec::with_capacity(head.len() + room);
         event.extend_from_slice(head);
         event::write_claim_check_tail(&mut event, &claim, kept.as_deref());
-        if kept.is_some() && !self.fits(&event) {
+        if kept.is_some() && !self.limits.fits(event.len()) {
             event.truncate(head.len());
             event::write_claim_check_tail(&mut event, &claim, None);
         }
-        if !self.fits(&event) {
-            self.dead_letter_oversized(slot, ErrorCode::EventTooLarge);
+        if !self.limits.fits(event.len()) {
+            self.dead_letter_oversized(slot, Overflow::Event);
             return;
         }
-        let mut metadata = coordinate_metadata(&record.coordinates);
-        metadata.insert("kind", "payload".to_string());
-        metadata.insert("value-encoding", encoding.as_str().to_string());
-        metadata.insert("sha256", sha_hex);
+        let coordinates = record.coordinates.clone();
         // The event no longer needs the value: the object takes it without a copy.
         let body = slot
             .record
@@ -386,24 +497,18 @@ impl Enricher {
             .and_then(|r| r.value.take())
             .map(Bytes::from)
             .unwrap_or_default();
-        let object = StoredObject {
-            key: claim.key.clone(),
-            body,
-            sha256,
-            content_type: encoding.content_type(),
-            metadata,
-        };
+        let object = stored::payload_object(&claim, sha256, &coordinates, encoding, body);
         slot.form = Form::Claim { event, object };
     }
 
     /// A decoded record that cannot fit as an event: store it raw, as a dead letter.
-    fn dead_letter_oversized(&self, slot: &mut Slot<'_>, code: ErrorCode) {
-        let message = match code {
-            ErrorCode::BatchTooLarge => format!(
+    fn dead_letter_oversized(&self, slot: &mut Slot<'_>, overflow: Overflow) {
+        let message = match overflow {
+            Overflow::Batch => format!(
                 "the batch could not fit its limit of {} bytes with this record in it, even as a claim check",
                 self.settings.max_batch_bytes
             ),
-            _ => format!(
+            Overflow::Event => format!(
                 "even as a claim check the event exceeds the per-event limit of {} bytes (its key and headers are too large)",
                 self.settings.max_event_bytes
             ),
@@ -413,7 +518,7 @@ impl Enricher {
             .as_ref()
             .map(|r| r.coordinates.clone())
             .unwrap_or_default();
-        let dead = self.dead_slot(slot.raw, &coordinates, RecordError::new(code, message));
+        let dead = self.dead_slot(slot.raw, &coordinates, overflow.code(), &message);
         slot.form = dead.form;
     }
 
@@ -422,99 +527,30 @@ impl Enricher {
         &self,
         raw: &'a RawValue,
         coordinates: &Coordinates,
-        error: RecordError,
+        code: &'static str,
+        message: &str,
     ) -> Slot<'a> {
-        let bytes = raw.get().as_bytes();
-        let sha256: [u8; 32] = Sha256::digest(bytes).into();
-        let sha_hex = hex::encode(sha256);
-        let key = keys::dead_letter_key(&self.settings.key_prefix, coordinates, &sha_hex);
-        let claim = ClaimCheck {
-            bucket: self.store.bucket().to_string(),
-            uri: self.store.uri(&key),
-            key,
-            size: bytes.len() as u64,
-            sha256: sha_hex.clone(),
-            content_type: "application/json".to_string(),
-            value_encoding: Encoding::Json.as_str().to_string(),
-        };
+        let (claim, object) = stored::dead_letter(
+            &self.settings.key_prefix,
+            self.store.as_ref(),
+            coordinates,
+            raw.get().as_bytes(),
+            code,
+        );
         let mut event = Vec::new();
-        event::write_dead_letter(&mut event, coordinates, &error, &claim);
-        let mut metadata = coordinate_metadata(coordinates);
-        metadata.insert("kind", "dead-letter".to_string());
-        metadata.insert("error-code", error.code.as_str().to_string());
-        metadata.insert("sha256", sha_hex);
-        let object = StoredObject {
-            key: claim.key,
-            body: Bytes::copy_from_slice(bytes),
-            sha256,
-            content_type: "application/json",
-            metadata,
-        };
+        event::write_dead_letter(&mut event, coordinates, code, message, &claim);
         Slot {
             raw,
             broken_topic: coordinates.topic.clone(),
             record: None,
             head: Vec::new(),
             head_len: 0,
-            encoding: None,
+            value: None,
             form: Form::Dead {
                 event,
                 object,
-                code: error.code,
+                code,
             },
-        }
-    }
-
-    /// Moves events out of the batch, largest first, until it fits its limits.
-    fn fit_batch(&self, slots: &mut [Slot<'_>]) -> Result<(), EnrichError> {
-        let batch_limit = self.settings.max_batch_bytes;
-        let over = |slots: &[Slot<'_>]| {
-            let batch: usize = slots.iter().map(|s| self.entry_size(s.form.event())).sum();
-            batch > batch_limit || response_len(slots) > MAX_RESPONSE_BYTES
-        };
-        while over(slots) {
-            // First choice: claim-check the largest inline event that has a value.
-            let inline = slots
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| matches!(s.form, Form::Inline { .. }) && s.encoding.is_some())
-                .max_by_key(|(i, s)| (s.form.event().len(), Reverse(*i)))
-                .map(|(i, _)| i);
-            if let Some(i) = inline {
-                self.offload(&mut slots[i]);
-                continue;
-            }
-            // Then: replace the largest event that is larger than a dead letter would be.
-            let largest = slots
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !matches!(s.form, Form::Dead { .. }))
-                .max_by_key(|(i, s)| (s.form.event().len(), Reverse(*i)))
-                .map(|(i, _)| i);
-            let Some(i) = largest else {
-                return Err(self.batch_limit_error(slots));
-            };
-            let before = slots[i].form.event().len();
-            self.dead_letter_oversized(&mut slots[i], ErrorCode::BatchTooLarge);
-            if slots[i].form.event().len() >= before {
-                return Err(self.batch_limit_error(slots));
-            }
-        }
-        Ok(())
-    }
-
-    fn batch_limit_error(&self, slots: &[Slot<'_>]) -> EnrichError {
-        let batch: usize = slots.iter().map(|s| self.entry_size(s.form.event())).sum();
-        let response = response_len(slots);
-        let (needed, limit) = if response > MAX_RESPONSE_BYTES {
-            (response, MAX_RESPONSE_BYTES)
-        } else {
-            (batch, self.settings.max_batch_bytes)
-        };
-        EnrichError::BatchLimit {
-            records: slots.len(),
-            needed,
-            limit,
         }
     }
 
@@ -548,65 +584,33 @@ impl Enricher {
     }
 }
 
-fn response_len(slots: &[Slot<'_>]) -> usize {
-    2 + slots.len().saturating_sub(1) + slots.iter().map(|s| s.form.event().len()).sum::<usize>()
+/// Carries out the batch policy's decisions on the slots.
+struct Mover<'e, 's, 'a> {
+    enricher: &'e Enricher,
+    slots: &'s mut [Slot<'a>],
 }
 
-/// The objects to write, once each: identical records in one batch share a key.
-fn unique_objects(slots: &[Slot<'_>]) -> Vec<StoredObject> {
-    let mut seen = HashSet::new();
-    slots
-        .iter()
-        .filter_map(|s| match &s.form {
-            Form::Claim { object, .. } | Form::Dead { object, .. } => Some(object),
-            Form::Inline { .. } => None,
-        })
-        .filter(|o| seen.insert(o.key.clone()))
-        .cloned()
-        .collect()
-}
+impl Shrink for Mover<'_, '_, '_> {
+    fn offload(&mut self, i: usize) -> Item {
+        self.enricher.offload(&mut self.slots[i]);
+        self.slots[i].item()
+    }
 
-fn coordinate_metadata(c: &Coordinates) -> BTreeMap<&'static str, String> {
-    let mut metadata = BTreeMap::new();
-    if let Some(topic) = &c.topic {
-        metadata.insert("topic", topic.clone());
+    fn dead_letter(&mut self, i: usize) -> Item {
+        self.enricher
+            .dead_letter_oversized(&mut self.slots[i], Overflow::Batch);
+        self.slots[i].item()
     }
-    if let Some(partition) = c.partition {
-        metadata.insert("partition", partition.to_string());
-    }
-    if let Some(offset) = c.offset {
-        metadata.insert("offset", offset.to_string());
-    }
-    if let Some(timestamp) = c.timestamp {
-        metadata.insert("timestamp", timestamp.to_string());
-    }
-    metadata
-}
-
-/// A Lambda context deadline (epoch milliseconds) as an [`Instant`]; a deadline already past
-/// is now. `None` when the value cannot be an epoch time: some local emulators send the
-/// timeout itself (e.g. `600000`) instead of a point in time.
-pub fn deadline_from_epoch_millis(deadline_epoch_ms: u64) -> Option<Instant> {
-    // 2001-09-09: no real deadline is earlier.
-    const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
-    if deadline_epoch_ms < PLAUSIBLE_EPOCH_MS {
-        return None;
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
-    let left = Duration::from_millis(deadline_epoch_ms)
-        .checked_sub(now)
-        .unwrap_or(Duration::ZERO);
-    Some(Instant::now() + left)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::MAX_RESPONSE_BYTES;
     use crate::encoding::{from_base64, to_base64};
     use crate::store::MemoryStore;
     use serde_json::{Value, json};
+    use sha2::{Digest, Sha256};
 
     fn record(offset: i64, value: Option<&[u8]>) -> Value {
         json!({

@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::encoding::{Encoding, write_encoded, write_json_str};
-use crate::record::{Coordinates, Record, RecordError};
+use crate::record::{Coordinates, Record};
 
 /// `datarefJsonPath` of a claim check: where the connector's consumers put the fetched payload.
 pub const DATAREF_JSON_PATH: &str = "$.detail.value";
@@ -50,32 +50,37 @@ impl ClaimCheck {
 
 /// Writes the fields every event of a decoded record shares, leaving the object open:
 /// `{"topic":…,"partition":…,"offset":…,"timestamp":…,"timestampType":…,"headers":[…],
-/// "headerEncodings":[…],"key":…,"keyEncoding":…`.
-pub fn write_head(out: &mut Vec<u8>, record: &Record) {
+/// "headerEncodings":[…],"key":…,"keyEncoding":…`. `key` and `headers` say how the key and each
+/// header value are shown (`None` where the bytes are null), as the decoding stage decided.
+pub fn write_head(
+    out: &mut Vec<u8>,
+    record: &Record,
+    key: Option<Encoding>,
+    headers: &[Option<Encoding>],
+) {
     write_coordinates(out, &record.coordinates);
     out.extend_from_slice(b",\"headers\":[");
-    let mut encodings = Vec::with_capacity(record.headers.len());
-    for (i, header) in record.headers.iter().enumerate() {
+    for (i, (header, encoding)) in record.headers.iter().zip(headers).enumerate() {
         if i > 0 {
             out.push(b',');
         }
         out.push(b'{');
         write_json_str(out, &header.name);
         out.push(b':');
-        encodings.push(write_bytes(out, header.value.as_deref()));
+        write_bytes(out, header.value.as_deref().zip(*encoding));
         out.push(b'}');
     }
     out.extend_from_slice(b"],\"headerEncodings\":[");
-    for (i, encoding) in encodings.iter().enumerate() {
+    for (i, encoding) in headers.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         write_encoding(out, *encoding);
     }
     out.extend_from_slice(b"],\"key\":");
-    let key_encoding = write_bytes(out, record.key.as_deref());
+    write_bytes(out, record.key.as_deref().zip(key));
     out.extend_from_slice(b",\"keyEncoding\":");
-    write_encoding(out, key_encoding);
+    write_encoding(out, key);
 }
 
 /// About how long [`write_head`]'s output will be, so that it is allocated once in the common
@@ -134,14 +139,15 @@ pub fn write_claim_check_tail(out: &mut Vec<u8>, claim: &ClaimCheck, kept: Optio
 pub fn write_dead_letter(
     out: &mut Vec<u8>,
     coordinates: &Coordinates,
-    error: &RecordError,
+    code: &str,
+    message: &str,
     claim: &ClaimCheck,
 ) {
     write_coordinates(out, coordinates);
     out.extend_from_slice(b",\"error\":{\"code\":");
-    write_json_str(out, error.code.as_str());
+    write_json_str(out, code);
     out.extend_from_slice(b",\"message\":");
-    write_json_str(out, &error.message);
+    write_json_str(out, message);
     out.push(b'}');
     write_claim(out, claim);
     out.push(b'}');
@@ -179,18 +185,11 @@ fn write_number(out: &mut Vec<u8>, n: Option<i64>) {
     }
 }
 
-/// Writes a key or a header value ([`crate::encoding::classify_key`]) and returns its encoding.
-fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) -> Option<Encoding> {
-    match bytes {
-        Some(bytes) => {
-            let encoding = crate::encoding::classify_key(bytes);
-            write_encoded(out, bytes, encoding);
-            Some(encoding)
-        }
-        None => {
-            out.extend_from_slice(b"null");
-            None
-        }
+/// Writes bytes in their encoding, or `null`.
+fn write_bytes(out: &mut Vec<u8>, shown: Option<(&[u8], Encoding)>) {
+    match shown {
+        Some((bytes, encoding)) => write_encoded(out, bytes, encoding),
+        None => out.extend_from_slice(b"null"),
     }
 }
 
@@ -257,7 +256,26 @@ fn insert_at(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ErrorCode, Header};
+    use crate::decode::{Classifier, Decoder, Field};
+    use crate::record::{ErrorCode, Header, RecordError};
+
+    /// The head as the pipeline writes it with the plain-bytes decoder.
+    fn write_head(out: &mut Vec<u8>, record: &Record) {
+        let shown = |field, bytes: Option<&Vec<u8>>| {
+            bytes.map(|b| Classifier.decode(field, b).unwrap().encoding)
+        };
+        let headers: Vec<_> = record
+            .headers
+            .iter()
+            .map(|h| shown(Field::Header, h.value.as_ref()))
+            .collect();
+        super::write_head(
+            out,
+            record,
+            shown(Field::Key, record.key.as_ref()),
+            &headers,
+        );
+    }
     use serde_json::{Value, json};
 
     fn record() -> Record {
@@ -406,7 +424,13 @@ mod tests {
         };
         let error = RecordError::new(ErrorCode::InvalidTopic, "bad topic");
         let mut out = Vec::new();
-        write_dead_letter(&mut out, &coordinates, &error, &claim());
+        write_dead_letter(
+            &mut out,
+            &coordinates,
+            error.code.as_str(),
+            &error.message,
+            &claim(),
+        );
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["topic"], Value::Null);
         assert_eq!(v["partition"], 1);

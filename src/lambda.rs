@@ -1,12 +1,12 @@
 //! The Lambda side: the handler that adapts [`Enricher`] to `lambda_runtime`, and logging.
 
 use std::io::Write as _;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
-use crate::enrich::{EnrichError, Enricher, deadline_from_epoch_millis};
+use crate::enrich::{EnrichError, Enricher};
 use crate::json::RawJson;
 
 /// The error reported to the Lambda service: a stable type and a message that names the cause.
@@ -52,8 +52,8 @@ pub async fn handle_request(
     deadline: Option<Instant>,
 ) -> Result<RawJson, HandlerError> {
     let started = Instant::now();
-    let result = enricher.enrich(request, deadline).await;
-    emit_metrics(enricher, result.as_ref().ok().map(|e| &e.summary), request);
+    let (records, result) = enricher.enrich_counted(request, deadline).await;
+    emit_metrics(enricher, result.as_ref().ok().map(|e| &e.summary), records);
     match result {
         Ok(enriched) => {
             let s = &enriched.summary;
@@ -93,7 +93,7 @@ pub async fn handle_request(
 }
 
 /// Writes this invocation's EMF lines to standard output, where CloudWatch Logs picks them up.
-fn emit_metrics(enricher: &Enricher, summary: Option<&crate::Summary>, request: &[u8]) {
+fn emit_metrics(enricher: &Enricher, summary: Option<&crate::Summary>, records: Option<usize>) {
     let settings = &enricher.settings().metrics;
     if !settings.enabled {
         return;
@@ -103,10 +103,7 @@ fn emit_metrics(enricher: &Enricher, summary: Option<&crate::Summary>, request: 
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     // A failed batch still counts its records, when the request is an array.
-    let records = summary
-        .is_none()
-        .then(|| crate::record::split_request(request).ok().map(|r| r.len()))
-        .flatten();
+    let records = summary.is_none().then_some(records).flatten();
     let lines = crate::metrics::emf_lines(settings, &function, now, summary, records);
     let mut stdout = std::io::stdout().lock();
     for line in lines {
@@ -157,4 +154,22 @@ pub fn init_logging() {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// A Lambda context deadline (epoch milliseconds) as an [`Instant`]; a deadline already past
+/// is now. `None` when the value cannot be an epoch time: some local emulators send the
+/// timeout itself (e.g. `600000`) instead of a point in time.
+pub fn deadline_from_epoch_millis(deadline_epoch_ms: u64) -> Option<Instant> {
+    // 2001-09-09: no real deadline is earlier.
+    const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
+    if deadline_epoch_ms < PLAUSIBLE_EPOCH_MS {
+        return None;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let left = Duration::from_millis(deadline_epoch_ms)
+        .checked_sub(now)
+        .unwrap_or(Duration::ZERO);
+    Some(Instant::now() + left)
 }

@@ -24,11 +24,13 @@
 //! - [`resolve`]: the consumer side: events back into verified payloads.
 //! - [`store`]: the [`store::PayloadStore`] trait, with S3, local-directory and in-memory stores.
 //! - [`lambda`]: the Lambda handler and logging setup.
+//! - [`policy`]: the size policy: entry sizes, limits, which records leave the batch.
 //! - [`outcome`]: the response and the summary of an invocation.
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines.
 
 pub mod accept;
 pub mod config;
+pub mod decode;
 pub mod encoding;
 pub mod enrich;
 pub mod event;
@@ -37,9 +39,11 @@ pub mod keys;
 pub mod lambda;
 pub mod metrics;
 pub mod outcome;
+pub mod policy;
 pub mod record;
 pub mod resolve;
 pub mod store;
+mod stored;
 mod strict_json;
 mod wire;
 

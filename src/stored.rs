@@ -1,0 +1,120 @@
+//! The objects a record becomes in the store, and the pointers events carry to them.
+//!
+//! A payload object holds the record's value bytes exactly; a dead-letter object holds the raw
+//! record as Pipes sent it. Both are named by [`crate::keys`] from the record's coordinates and
+//! the SHA-256 of the bytes, so the same record always makes the same object.
+
+use std::collections::{BTreeMap, HashSet};
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use crate::encoding::Encoding;
+use crate::event::ClaimCheck;
+use crate::keys;
+use crate::record::Coordinates;
+use crate::store::{PayloadStore, StoredObject};
+
+/// The claim check of a value, and the digest its object will carry.
+pub(crate) fn payload_claim(
+    prefix: &str,
+    store: &dyn PayloadStore,
+    coordinates: &Coordinates,
+    value: &[u8],
+    encoding: Encoding,
+) -> (ClaimCheck, [u8; 32]) {
+    let sha256: [u8; 32] = Sha256::digest(value).into();
+    let sha_hex = hex::encode(sha256);
+    let key = keys::payload_key(prefix, coordinates, &sha_hex);
+    let claim = ClaimCheck {
+        bucket: store.bucket().to_string(),
+        uri: store.uri(&key),
+        key,
+        size: value.len() as u64,
+        sha256: sha_hex,
+        content_type: encoding.content_type().to_string(),
+        value_encoding: encoding.as_str().to_string(),
+    };
+    (claim, sha256)
+}
+
+/// The payload object behind `claim`; `body` is the value (taken over, not copied).
+pub(crate) fn payload_object(
+    claim: &ClaimCheck,
+    sha256: [u8; 32],
+    coordinates: &Coordinates,
+    encoding: Encoding,
+    body: Bytes,
+) -> StoredObject {
+    let mut metadata = coordinate_metadata(coordinates);
+    metadata.insert("kind", "payload".to_string());
+    metadata.insert("value-encoding", encoding.as_str().to_string());
+    metadata.insert("sha256", claim.sha256.clone());
+    StoredObject {
+        key: claim.key.clone(),
+        body,
+        sha256,
+        content_type: encoding.content_type(),
+        metadata,
+    }
+}
+
+/// A dead letter: the raw record stored as received, and the claim check pointing at it.
+pub(crate) fn dead_letter(
+    prefix: &str,
+    store: &dyn PayloadStore,
+    coordinates: &Coordinates,
+    raw: &[u8],
+    code: &str,
+) -> (ClaimCheck, StoredObject) {
+    let sha256: [u8; 32] = Sha256::digest(raw).into();
+    let sha_hex = hex::encode(sha256);
+    let key = keys::dead_letter_key(prefix, coordinates, &sha_hex);
+    let claim = ClaimCheck {
+        bucket: store.bucket().to_string(),
+        uri: store.uri(&key),
+        key,
+        size: raw.len() as u64,
+        sha256: sha_hex.clone(),
+        content_type: "application/json".to_string(),
+        value_encoding: Encoding::Json.as_str().to_string(),
+    };
+    let mut metadata = coordinate_metadata(coordinates);
+    metadata.insert("kind", "dead-letter".to_string());
+    metadata.insert("error-code", code.to_string());
+    metadata.insert("sha256", sha_hex);
+    let object = StoredObject {
+        key: claim.key.clone(),
+        body: Bytes::copy_from_slice(raw),
+        sha256,
+        content_type: "application/json",
+        metadata,
+    };
+    (claim, object)
+}
+
+/// The objects to write, once each: identical records in one batch share a key.
+pub(crate) fn unique<'a>(objects: impl Iterator<Item = &'a StoredObject>) -> Vec<StoredObject> {
+    let mut seen = HashSet::new();
+    objects
+        .filter(|o| seen.insert(o.key.as_str()))
+        .cloned()
+        .collect()
+}
+
+fn coordinate_metadata(c: &Coordinates) -> BTreeMap<&'static str, String> {
+    let mut metadata = BTreeMap::new();
+    if let Some(topic) = &c.topic {
+        metadata.insert("topic", topic.clone());
+    }
+    if let Some(partition) = c.partition {
+        metadata.insert("partition", partition.to_string());
+    }
+    if let Some(offset) = c.offset {
+        metadata.insert("offset", offset.to_string());
+    }
+    if let Some(timestamp) = c.timestamp {
+        metadata.insert("timestamp", timestamp.to_string());
+    }
+    metadata
+}
