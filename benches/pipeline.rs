@@ -31,7 +31,7 @@ use kafka_claim_check::Enricher;
 use kafka_claim_check::config::{OffloadMode, Settings};
 use kafka_claim_check::lambda::{handle, handle_request};
 use kafka_claim_check::store::{
-    FetchedObject, MemoryStore, PayloadStore, StoreError, StoredObject,
+    FetchedObject, MemoryStore, PayloadStore, StoreError, StoredObject, Written,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use serde::Deserialize;
@@ -281,9 +281,9 @@ impl PayloadStore for SinkStore {
     fn uri(&self, key: &str) -> String {
         format!("s3://bench/{key}")
     }
-    async fn put(&self, object: StoredObject) -> Result<(), StoreError> {
+    async fn put(&self, object: StoredObject) -> Result<Written, StoreError> {
         drop(object);
-        Ok(())
+        Ok(Written::New)
     }
     async fn get(&self, _: &str, key: &str) -> Result<FetchedObject, StoreError> {
         Err(StoreError::NotFound {

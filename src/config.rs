@@ -129,6 +129,32 @@ impl Default for Settings {
     }
 }
 
+/// Settings of the consumer side ([`crate::resolve`]), read by the `claim-check` command.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResolverSettings {
+    /// `CLAIM_CHECK_ALLOWED_BUCKETS` (comma-separated `BUCKET[/PREFIX]`), else
+    /// `CLAIM_CHECK_BUCKET`: what a resolver may read. Empty: the local store only.
+    pub allowed: Vec<String>,
+}
+
+impl ResolverSettings {
+    /// Reads the settings through `lookup`, which maps a variable name to its value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let allowed = match get("CLAIM_CHECK_ALLOWED_BUCKETS") {
+            Some(list) => list
+                .split(',')
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty())
+                .collect(),
+            None => get("CLAIM_CHECK_BUCKET")
+                .map(|b| vec![b.trim().to_string()])
+                .unwrap_or_default(),
+        };
+        ResolverSettings { allowed }
+    }
+}
+
 /// A setting with a value it does not accept.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid setting {variable}={value:?}: expected {expected}")]

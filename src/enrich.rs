@@ -28,7 +28,7 @@ use crate::event;
 pub use crate::outcome::{Enriched, Summary, TopicCounts};
 use crate::policy::{self, Item, Limits, NoFit, Overflow, Shrink};
 use crate::record::{self, Coordinates, Record, RecordError, RequestError};
-use crate::store::{PayloadStore, StoreError, StoredObject};
+use crate::store::{PayloadStore, StoreError, StoredObject, Written};
 use crate::stored;
 
 /// Why an invocation failed. Each of these makes Pipes retry the whole batch.
@@ -337,7 +337,7 @@ impl Enricher {
         }));
         summary.objects_stored = objects.len();
         summary.bytes_stored = objects.iter().map(|o| o.body.len() as u64).sum();
-        self.upload(objects, deadline).await?;
+        summary.objects_existing = self.upload(objects, deadline).await?;
         summary.store_millis = started.elapsed().as_millis() as u64;
 
         let response_len = Limits::response_len(slots.iter().map(|s| s.form.event().len()));
@@ -554,19 +554,22 @@ impl Enricher {
         }
     }
 
+    /// Writes the objects; returns how many were already there.
     async fn upload(
         &self,
         objects: Vec<StoredObject>,
         deadline: Option<Instant>,
-    ) -> Result<(), EnrichError> {
+    ) -> Result<usize, EnrichError> {
         if objects.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let pending = objects.len();
         let uploads = futures::stream::iter(objects)
             .map(|object| self.store.put(object))
             .buffer_unordered(self.settings.upload_concurrency)
-            .try_collect::<()>();
+            .try_fold(0, |existing, written| async move {
+                Ok(existing + usize::from(written == Written::Existing))
+            });
         let Some(deadline) = deadline else {
             return Ok(uploads.await?);
         };

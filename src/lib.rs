@@ -23,6 +23,8 @@
 //! - [`enrich`]: the pipeline.
 //! - [`resolve`]: the consumer side: events back into verified payloads.
 //! - [`store`]: the [`store::PayloadStore`] trait, with S3, local-directory and in-memory stores.
+//! - [`listing`]: finding stored objects by topic, partition, offsets and age.
+//! - [`report`]: what the `claim-check` command prints.
 //! - [`lambda`]: the Lambda handler and logging setup.
 //! - [`policy`]: the size policy: entry sizes, limits, which records leave the batch.
 //! - [`outcome`]: the response and the summary of an invocation.
@@ -37,10 +39,12 @@ pub mod event;
 pub mod json;
 pub mod keys;
 pub mod lambda;
+pub mod listing;
 pub mod metrics;
 pub mod outcome;
 pub mod policy;
 pub mod record;
+pub mod report;
 pub mod resolve;
 pub mod store;
 mod stored;

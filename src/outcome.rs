@@ -19,6 +19,8 @@ pub struct Summary {
     pub dead_letter_codes: BTreeMap<&'static str, usize>,
     /// Objects written (after removing duplicates within the batch).
     pub objects_stored: usize,
+    /// Of those, the ones already in the store (a retried batch): not written again.
+    pub objects_existing: usize,
     /// Bytes of those objects.
     pub bytes_stored: u64,
     /// Size of the largest record's value (decoded bytes).

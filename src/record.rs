@@ -52,7 +52,9 @@ impl fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
-/// Stable codes of dead letters, as they appear in `error.code`.
+/// Why a record could not be read, as its dead letter's `error.code`. (The size policy adds
+/// `event-too-large` and `batch-too-large`, [`crate::policy::Overflow`]; decoders add their
+/// own, [`crate::decode::Undecodable`].)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// The record is not a well-formed JSON object of known field types (e.g. a duplicate field).
@@ -67,10 +69,6 @@ pub enum ErrorCode {
     InvalidBase64,
     /// A header is not a name mapped to an array of byte values.
     InvalidHeader,
-    /// Even as a claim check the event would exceed the per-event limit (e.g. huge headers).
-    EventTooLarge,
-    /// The batch could not fit its limit without moving this record out of it.
-    BatchTooLarge,
 }
 
 impl ErrorCode {
@@ -83,21 +81,17 @@ impl ErrorCode {
             ErrorCode::InvalidTopic => "invalid-topic",
             ErrorCode::InvalidBase64 => "invalid-base64",
             ErrorCode::InvalidHeader => "invalid-header",
-            ErrorCode::EventTooLarge => "event-too-large",
-            ErrorCode::BatchTooLarge => "batch-too-large",
         }
     }
 
     /// All codes, for documentation and metrics.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 6] = [
         ErrorCode::InvalidRecord,
         ErrorCode::MissingField,
         ErrorCode::InvalidField,
         ErrorCode::InvalidTopic,
         ErrorCode::InvalidBase64,
         ErrorCode::InvalidHeader,
-        ErrorCode::EventTooLarge,
-        ErrorCode::BatchTooLarge,
     ];
 }
 

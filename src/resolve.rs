@@ -52,7 +52,7 @@ pub enum ResolveError {
     NotAClaimCheck(String),
     /// The event points at a bucket (or key) outside the allowlist. No request was made.
     #[error(
-        "refusing to read s3://{bucket}/{key}: the bucket (or key prefix) is not in the resolver's allowlist"
+        "refusing to read s3://{bucket}/{key}: the bucket (or key prefix) is not in the resolver's allowlist; allow it if the event is trusted (claim-check resolve --allow {bucket}, or CLAIM_CHECK_ALLOWED_BUCKETS={bucket})"
     )]
     BucketNotAllowed {
         /// Bucket named by the event.
@@ -109,6 +109,71 @@ impl ResolveError {
             ResolveError::Store(_) => "store-error",
         }
     }
+}
+
+/// The store and allowlist for `allowed` entries (`BUCKET[/PREFIX]`, as
+/// [`crate::config::ResolverSettings`] reads them): S3, with the first entry's bucket as the
+/// store's own, or, with no entry, the local directory store at `local_dir`.
+///
+/// # Errors
+/// [`StoreError`] when the local directory cannot be opened.
+pub async fn open(
+    settings: &crate::config::Settings,
+    allowed: &[String],
+    local_dir: &std::path::Path,
+) -> Result<(Arc<dyn PayloadStore>, Allowlist), StoreError> {
+    Ok(match allowed.first() {
+        None => (
+            Arc::new(crate::store::DirStore::open(local_dir)?),
+            Allowlist::new([crate::store::LOCAL_BUCKET]),
+        ),
+        Some(first) => {
+            let bucket = first
+                .trim_start_matches("s3://")
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            (
+                Arc::new(crate::store::open_s3(settings, bucket).await),
+                Allowlist::new(allowed),
+            )
+        }
+    })
+}
+
+/// Checks bytes read from `bucket`/`key` against the size (when known) and the lowercase or
+/// uppercase hex SHA-256 they should have.
+///
+/// # Errors
+/// [`ResolveError::SizeMismatch`] or [`ResolveError::ChecksumMismatch`].
+pub fn verify(
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+    size: Option<u64>,
+    sha256_hex: &str,
+) -> Result<(), ResolveError> {
+    let actual_size = body.len() as u64;
+    if let Some(expected) = size
+        && expected != actual_size
+    {
+        return Err(ResolveError::SizeMismatch {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            expected,
+            actual: actual_size,
+        });
+    }
+    let actual = hex::encode(Sha256::digest(body));
+    if !actual.eq_ignore_ascii_case(sha256_hex) {
+        return Err(ResolveError::ChecksumMismatch {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            expected: sha256_hex.to_string(),
+            actual,
+        });
+    }
+    Ok(())
 }
 
 /// Which form the resolved event had.
@@ -303,24 +368,13 @@ impl Resolver {
                 Form::ClaimCheck
             };
             let fetched = self.fetch(&claim.bucket, &claim.key).await?;
-            let actual_size = fetched.body.len() as u64;
-            if actual_size != claim.size {
-                return Err(ResolveError::SizeMismatch {
-                    bucket: claim.bucket,
-                    key: claim.key,
-                    expected: claim.size,
-                    actual: actual_size,
-                });
-            }
-            let actual_sha = hex::encode(Sha256::digest(&fetched.body));
-            if !actual_sha.eq_ignore_ascii_case(&claim.sha256) {
-                return Err(ResolveError::ChecksumMismatch {
-                    bucket: claim.bucket,
-                    key: claim.key,
-                    expected: claim.sha256,
-                    actual: actual_sha,
-                });
-            }
+            verify(
+                &claim.bucket,
+                &claim.key,
+                &fetched.body,
+                Some(claim.size),
+                &claim.sha256,
+            )?;
             return Ok(Resolved {
                 form,
                 bytes: Some(fetched.body),
@@ -492,7 +546,10 @@ mod tests {
         fn uri(&self, key: &str) -> String {
             self.inner.uri(key)
         }
-        async fn put(&self, object: crate::store::StoredObject) -> Result<(), StoreError> {
+        async fn put(
+            &self,
+            object: crate::store::StoredObject,
+        ) -> Result<crate::store::Written, StoreError> {
             self.inner.put(object).await
         }
         async fn get(

@@ -1,23 +1,18 @@
 //! `claim-check`: run the enrichment pipeline locally, with no AWS account.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use kafka_claim_check::config::OffloadMode;
-use kafka_claim_check::encoding::{Encoding, classify};
-use kafka_claim_check::encoding::{write_encoded, write_json_str};
+use kafka_claim_check::config::{MAX_RESPONSE_BYTES, OffloadMode, ResolverSettings};
 use kafka_claim_check::keys::{self, Kind};
-use kafka_claim_check::resolve::{Allowlist, Form, ResolveError, Resolved, Resolver};
-use kafka_claim_check::store::{
-    DirStore, LOCAL_BUCKET, ListedObject, PayloadStore, S3Store, causes, s3_client_from_env,
-};
-use kafka_claim_check::{Enricher, Settings};
-use serde_json::json;
-use sha2::{Digest, Sha256};
+use kafka_claim_check::listing::{self, Listed, Query};
+use kafka_claim_check::resolve::{self, ResolveError, Resolved, Resolver};
+use kafka_claim_check::store::{self, PayloadStore, causes};
+use kafka_claim_check::{Enricher, Settings, json, report};
 
 /// Claim-check enrichment for EventBridge Pipes with Kafka sources, run locally.
 ///
@@ -87,7 +82,8 @@ enum Command {
         /// Write the payload bytes of a single event to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
-        /// Write one file per event into this directory (TOPIC-PARTITION-OFFSET.EXT).
+        /// Write one file per event into this directory: NNNN-TOPIC-PARTITION-OFFSET.EXT, NNNN the
+        /// event's position in FILE, EXT json, txt or bin.
         #[arg(long, conflicts_with = "output")]
         output_dir: Option<PathBuf>,
     },
@@ -177,7 +173,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("claim-check: {}", causes(err.as_ref()));
-            let code = match err.downcast_ref::<ResolveError>() {
+            ExitCode::from(match err.downcast_ref::<ResolveError>() {
                 Some(ResolveError::BucketNotAllowed { .. }) => 3,
                 Some(ResolveError::ObjectMissing { .. }) => 4,
                 Some(ResolveError::SizeMismatch { .. } | ResolveError::ChecksumMismatch { .. }) => {
@@ -185,8 +181,7 @@ async fn main() -> ExitCode {
                 }
                 Some(ResolveError::NotAClaimCheck(_)) => 6,
                 _ => 1,
-            };
-            ExitCode::from(code)
+            })
         }
     }
 }
@@ -203,34 +198,62 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             always,
             quiet,
         } => {
+            let flags = [
+                ("CLAIM_CHECK_BUCKET", "--bucket", bucket),
+                (
+                    "CLAIM_CHECK_MAX_EVENT_BYTES",
+                    "--max-event-bytes",
+                    max_event_bytes.map(|n| n.to_string()),
+                ),
+                (
+                    "CLAIM_CHECK_MAX_BATCH_BYTES",
+                    "--max-batch-bytes",
+                    max_batch_bytes.map(|n| n.to_string()),
+                ),
+            ];
             let mut settings = Settings::from_lookup(|name| {
-                let flag = match name {
-                    "CLAIM_CHECK_BUCKET" => bucket.clone(),
-                    "CLAIM_CHECK_MAX_EVENT_BYTES" => max_event_bytes.map(|n| n.to_string()),
-                    "CLAIM_CHECK_MAX_BATCH_BYTES" => max_batch_bytes.map(|n| n.to_string()),
-                    _ => None,
-                };
-                flag.or_else(|| std::env::var(name).ok())
+                let flag = flags.iter().find(|(v, ..)| *v == name);
+                flag.and_then(|(.., value)| value.clone())
+                    .or_else(|| std::env::var(name).ok())
+            })
+            .map_err(|err| {
+                match flags
+                    .iter()
+                    .find(|(v, _, value)| *v == err.variable && value.is_some())
+                {
+                    // The user typed a flag, not the variable: name the flag.
+                    Some((_, flag, _)) => {
+                        anyhow::anyhow!("{flag} {}: expected {}", err.value, err.expected)
+                    }
+                    None => err.into(),
+                }
             })?;
             if always {
                 settings.offload = OffloadMode::Always;
             }
             let request = read_input(&file)?;
-            let store = store_for(&settings, &store_dir).await?;
-            let location = store.uri("");
-            let enricher = Enricher::new(settings, store);
-            let enriched = enricher.enrich(&request, None).await?;
+            if request.len() > MAX_RESPONSE_BYTES {
+                eprintln!(
+                    "claim-check: warning: the batch is {} bytes; EventBridge Pipes sends an enrichment at most 6 MB ({MAX_RESPONSE_BYTES} bytes), so no pipe can send this batch",
+                    request.len()
+                );
+            }
+            let store = store::open(&settings, &store_dir).await?;
+            let location = store.uri(&settings.key_prefix);
+            let enriched = Enricher::new(settings, store)
+                .enrich(&request, None)
+                .await?;
             print_events(&enriched.body, compact)?;
             if !quiet {
                 let s = &enriched.summary;
                 eprintln!(
-                    "{} record(s): {} inline, {} claim check(s), {} dead letter(s); {} object(s), {} bytes stored under {location}",
+                    "{} record(s): {} inline, {} claim check(s), {} dead letter(s); {} object(s) written, {} already there, under {location}",
                     s.records,
                     s.inline,
                     s.offloaded,
                     s.dead_lettered,
-                    s.objects_stored,
-                    s.bytes_stored
+                    s.objects_stored - s.objects_existing,
+                    s.objects_existing
                 );
             }
             Ok(())
@@ -245,32 +268,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let mut entries = allow;
             if entries.is_empty() {
-                let from_env = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-                if let Some(list) = from_env("CLAIM_CHECK_ALLOWED_BUCKETS") {
-                    entries = list.split(',').map(str::to_string).collect();
-                } else if let Some(bucket) = from_env("CLAIM_CHECK_BUCKET") {
-                    entries = vec![bucket];
-                }
+                entries = ResolverSettings::from_lookup(|name| std::env::var(name).ok()).allowed;
             }
-            let (store, allowlist): (Arc<dyn PayloadStore>, Allowlist) = if entries.is_empty() {
-                let store = DirStore::open(&store_dir)?;
-                (Arc::new(store), Allowlist::new([LOCAL_BUCKET]))
-            } else {
-                let settings = Settings::from_env()?;
-                let store = S3Store::new(
-                    s3_client_from_env().await,
-                    entries[0].split('/').next().unwrap_or_default(),
-                    settings.sse,
-                    settings.expected_bucket_owner,
-                );
-                (Arc::new(store), Allowlist::new(&entries))
+            // The local store needs no settings; S3 needs the encryption and owner ones.
+            let settings = match entries.is_empty() {
+                true => Settings::default(),
+                false => Settings::from_env()?,
             };
+            let (store, allowlist) = resolve::open(&settings, &entries, &store_dir).await?;
             let input =
                 String::from_utf8(read_input(&file)?).context("the events are not UTF-8 text")?;
-            let resolver = Resolver::new(store, allowlist);
-            let resolved = resolver.resolve_all(&input).await.map_err(|(index, err)| {
-                anyhow::Error::new(err).context(format!("event {index}"))
-            })?;
+            let resolved = Resolver::new(store, allowlist)
+                .resolve_all(&input)
+                .await
+                .map_err(|(index, err)| {
+                    anyhow::Error::new(err).context(format!("event {index}"))
+                })?;
             write_resolved(&resolved, json, output, output_dir)
         }
         Command::List {
@@ -285,70 +298,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
         } => {
             let (settings, store) = open_store(&store).await?;
-            let since = since.as_deref().map(parse_since).transpose()?;
-            let kinds: &[Kind] = match kind {
-                KindArg::Payloads => &[Kind::Payload],
-                KindArg::DeadLetters => &[Kind::DeadLetter],
-                KindArg::All => &[Kind::Payload, Kind::DeadLetter],
+            let query = Query {
+                kinds: match kind {
+                    KindArg::Payloads => vec![Kind::Payload],
+                    KindArg::DeadLetters => vec![Kind::DeadLetter],
+                    KindArg::All => vec![Kind::Payload, Kind::DeadLetter],
+                },
+                topic,
+                partition,
+                from_offset,
+                to_offset,
+                since: since.as_deref().map(parse_since).transpose()?,
+                limit: limit.unwrap_or(usize::MAX),
             };
-            let limit = limit.unwrap_or(usize::MAX);
             let mut stdout = std::io::stdout().lock();
             if !json {
-                writeln!(
-                    stdout,
-                    "{:<11} {:<24} {:>9} {:>20} {:>10}  {:<20}  KEY",
-                    "KIND", "TOPIC", "PARTITION", "OFFSET", "SIZE", "WRITTEN"
-                )?;
+                writeln!(stdout, "{}", report::listing_header())?;
             }
-            let mut shown = 0usize;
-            let mut seen = 0usize;
-            'kinds: for kind in kinds {
-                let prefix =
-                    keys::listing_prefix(&settings.key_prefix, *kind, topic.as_deref(), partition);
-                // Within one partition, keys sort by offset: start right at --from-offset.
-                let mut start_after = match (partition, from_offset) {
-                    (Some(_), Some(from)) if from > 0 => Some(format!("{prefix}{:020}", from - 1)),
-                    _ => None,
-                };
-                'pages: loop {
-                    let page = store.list(&prefix, start_after.as_deref(), 1000).await?;
-                    let Some(last) = page.last() else { break };
-                    start_after = Some(last.key.clone());
-                    seen += page.len();
-                    if seen >= 5_000 && seen % 5_000 < page.len() {
-                        eprintln!("… {seen} objects listed");
-                    }
-                    for object in &page {
-                        let Some(parsed) = keys::parse_key(&settings.key_prefix, &object.key)
-                        else {
-                            continue;
-                        };
-                        // Within one partition, offsets only grow from here.
-                        if let (Some(_), Some(to), Some(offset)) =
-                            (partition, to_offset, parsed.offset)
-                            && offset > to
-                        {
-                            break 'pages;
+            let shown = listing::list::<anyhow::Error>(
+                store.as_ref(),
+                &settings.key_prefix,
+                &query,
+                |listed| {
+                    match listed {
+                        Listed::Match(parsed, object) => {
+                            writeln!(stdout, "{}", report::listing_line(parsed, object, json))?
                         }
-                        let in_range = parsed.offset.is_none_or(|o| {
-                            from_offset.is_none_or(|f| o >= f) && to_offset.is_none_or(|t| o <= t)
-                        });
-                        let recent =
-                            since.is_none_or(|s| object.last_modified.is_none_or(|m| m >= s));
-                        if !in_range || !recent {
-                            continue;
-                        }
-                        print_listed(&mut stdout, &parsed, object, json)?;
-                        shown += 1;
-                        if shown >= limit {
-                            break 'kinds;
-                        }
+                        Listed::Progress(seen) => eprintln!("… {seen} objects listed"),
                     }
-                    if page.len() < 1000 {
-                        break;
-                    }
-                }
-            }
+                    Ok(())
+                },
+            )
+            .await?;
             stdout.flush()?;
             eprintln!(
                 "{shown} object(s) under {}",
@@ -365,46 +346,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (settings, store) = open_store(&store).await?;
             let object = store.get(store.bucket(), &key).await?;
             let parsed = keys::parse_key(&settings.key_prefix, &key);
-            let actual = hex::encode(Sha256::digest(&object.body));
-            let expected = parsed.as_ref().map(|p| p.sha256.clone());
-            let verified = expected.as_deref() == Some(actual.as_str());
+            let check = parsed
+                .as_ref()
+                .map(|p| resolve::verify(store.bucket(), &key, &object.body, None, &p.sha256));
             if let Some(path) = &output {
                 std::fs::write(path, &object.body)
                     .with_context(|| format!("could not write {}", path.display()))?;
             }
-            let c = parsed.as_ref();
-            let out = describe_bytes(
-                &[
-                    ("key", json!(key)),
-                    ("uri", json!(store.uri(&key))),
-                    ("kind", json!(c.map(|p| p.kind.as_str()))),
-                    ("topic", json!(c.and_then(|p| p.topic.as_deref()))),
-                    ("partition", json!(c.and_then(|p| p.partition))),
-                    ("offset", json!(c.and_then(|p| p.offset))),
-                    ("size", json!(object.body.len())),
-                    ("sha256", json!(actual)),
-                    ("checksumVerified", json!(verified)),
-                    ("contentType", json!(object.content_type)),
-                    ("metadata", json!(object.metadata)),
-                ],
-                Some(&object.body),
+            let out = report::describe_object(
+                &key,
+                &store.uri(&key),
+                parsed.as_ref(),
+                &object,
+                matches!(check, Some(Ok(()))),
             );
-            let mut stdout = std::io::stdout().lock();
-            if json {
-                stdout.write_all(&out)?;
-            } else {
-                stdout.write_all(&kafka_claim_check::json::pretty(&out))?;
-            }
-            stdout.write_all(b"\n")?;
-            stdout.flush()?;
-            match expected {
-                Some(expected) if !verified => Err(ResolveError::ChecksumMismatch {
-                    bucket: store.bucket().to_string(),
-                    key,
-                    expected,
-                    actual,
-                }
-                .into()),
+            write_stdout(&if json { out } else { json::pretty(&out) })?;
+            match check {
+                Some(result) => Ok(result?),
                 None => {
                     eprintln!(
                         "claim-check: the key is not one this function writes under {:?}: nothing to verify against",
@@ -412,7 +370,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     Ok(())
                 }
-                _ => Ok(()),
             }
         }
         Command::Reemit {
@@ -426,29 +383,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .filter(|p| p.kind == Kind::DeadLetter)
                 .ok_or_else(|| anyhow::anyhow!("{key} is not a dead letter under {:?} (to write a stored payload back out, use `claim-check show KEY -o FILE`)", settings.key_prefix))?;
             let raw = match &record {
-                Some(path) => std::fs::read(path)
-                    .with_context(|| format!("could not read {}", path.display()))?,
+                Some(path) => {
+                    let raw = std::fs::read(path)
+                        .with_context(|| format!("could not read {}", path.display()))?;
+                    if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                        anyhow::bail!(
+                            "--record {}: expected one record, a JSON object as the dead letter stores it (`claim-check show {key} -o FILE` writes it out to edit)",
+                            path.display()
+                        );
+                    }
+                    raw
+                }
                 None => {
                     let object = store.get(store.bucket(), &key).await?;
-                    let actual = hex::encode(Sha256::digest(&object.body));
-                    if actual != parsed.sha256 {
-                        return Err(ResolveError::ChecksumMismatch {
-                            bucket: store.bucket().to_string(),
-                            key,
-                            expected: parsed.sha256,
-                            actual,
-                        }
-                        .into());
-                    }
+                    resolve::verify(store.bucket(), &key, &object.body, None, &parsed.sha256)?;
                     object.body.to_vec()
                 }
             };
-            let mut request = Vec::with_capacity(raw.len() + 2);
-            request.push(b'[');
-            request.extend_from_slice(&raw);
-            request.push(b']');
-            let enricher = Enricher::new(settings, store);
-            let enriched = enricher.enrich(&request, None).await?;
+            let request = [&b"["[..], &raw, b"]"].concat();
+            let enriched = Enricher::new(settings, store)
+                .enrich(&request, None)
+                .await?;
             print_events(&enriched.body, compact)?;
             if enriched.summary.dead_lettered > 0 {
                 eprintln!(
@@ -466,31 +421,22 @@ async fn open_store(args: &StoreArgs) -> anyhow::Result<(Settings, Arc<dyn Paylo
         "CLAIM_CHECK_BUCKET" => args.bucket.clone().or_else(|| std::env::var(name).ok()),
         _ => std::env::var(name).ok(),
     })?;
-    let store = store_for(&settings, &args.store_dir).await?;
+    let store = store::open(&settings, &args.store_dir).await?;
     Ok((settings, store))
-}
-
-/// S3 when the settings name a bucket, else the local directory store.
-async fn store_for(settings: &Settings, store_dir: &Path) -> anyhow::Result<Arc<dyn PayloadStore>> {
-    Ok(match &settings.bucket {
-        Some(bucket) => Arc::new(S3Store::new(
-            s3_client_from_env().await,
-            bucket.clone(),
-            settings.sse.clone(),
-            settings.expected_bucket_owner.clone(),
-        )),
-        None => Arc::new(DirStore::open(store_dir)?),
-    })
 }
 
 /// The events on standard output: pretty, or exactly as the function returns them.
 fn print_events(body: &[u8], compact: bool) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    if compact {
-        stdout.write_all(body)?;
+    write_stdout(&if compact {
+        body.to_vec()
     } else {
-        stdout.write_all(&kafka_claim_check::json::pretty(body))?;
-    }
+        json::pretty(body)
+    })
+}
+
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
     stdout.write_all(b"\n")?;
     stdout.flush()
 }
@@ -505,43 +451,6 @@ fn parse_since(text: &str) -> anyhow::Result<std::time::SystemTime> {
     Ok(std::time::SystemTime::now() - age)
 }
 
-fn print_listed(
-    out: &mut impl Write,
-    parsed: &keys::ParsedKey,
-    object: &ListedObject,
-    json: bool,
-) -> std::io::Result<()> {
-    let written = object
-        .last_modified
-        .map(|t| humantime::format_rfc3339_seconds(t).to_string());
-    if json {
-        let line = serde_json::json!({
-            "kind": parsed.kind.as_str(),
-            "topic": parsed.topic,
-            "partition": parsed.partition,
-            "offset": parsed.offset,
-            "size": object.size,
-            "written": written,
-            "sha256": parsed.sha256,
-            "key": object.key,
-        });
-        writeln!(out, "{line}")
-    } else {
-        let show = |v: Option<String>| v.unwrap_or_else(|| "?".into());
-        writeln!(
-            out,
-            "{:<11} {:<24} {:>9} {:>20} {:>10}  {:<20}  {}",
-            parsed.kind.as_str(),
-            show(parsed.topic.clone()),
-            show(parsed.partition.map(|p| p.to_string())),
-            show(parsed.offset.map(|o| o.to_string())),
-            object.size,
-            written.unwrap_or_else(|| "-".into()),
-            object.key
-        )
-    }
-}
-
 fn write_resolved(
     resolved: &[Resolved],
     json: bool,
@@ -549,40 +458,18 @@ fn write_resolved(
     output_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     if json {
-        let described: Vec<Vec<u8>> = resolved.iter().map(describe).collect();
-        let mut out = Vec::new();
-        if described.len() == 1 {
-            out.extend_from_slice(&described[0]);
-        } else {
-            out.push(b'[');
-            out.extend_from_slice(&described.join(&b","[..]));
-            out.push(b']');
-        }
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&kafka_claim_check::json::pretty(&out))?;
-        stdout.write_all(b"\n")?;
-        return Ok(());
+        let described: Vec<Vec<u8>> = resolved.iter().map(report::describe_resolved).collect();
+        let out = match described.as_slice() {
+            [one] => one.clone(),
+            many => [&b"["[..], &many.join(&b","[..]), b"]"].concat(),
+        };
+        return Ok(write_stdout(&json::pretty(&out))?);
     }
     if let Some(dir) = output_dir {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("could not create {}", dir.display()))?;
         for (i, r) in resolved.iter().enumerate() {
-            let c = &r.coordinates;
-            let extension = match (r.form, r.encoding) {
-                (Form::DeadLetter, _) | (_, Some(Encoding::Json)) => "json",
-                (_, Some(Encoding::Text)) => "txt",
-                _ => "bin",
-            };
-            let name = format!(
-                "{i:04}-{}-{}-{}.{extension}",
-                c.topic
-                    .as_deref()
-                    .filter(|t| kafka_claim_check::record::is_legal_topic(t))
-                    .unwrap_or("unknown"),
-                c.partition.map_or("unknown".into(), |p| p.to_string()),
-                c.offset.map_or("unknown".into(), |o| o.to_string()),
-            );
-            let path = dir.join(name);
+            let path = dir.join(report::resolved_file_name(i, r));
             std::fs::write(&path, r.bytes.as_deref().unwrap_or_default())
                 .with_context(|| format!("could not write {}", path.display()))?;
         }
@@ -608,53 +495,6 @@ fn write_resolved(
         }
     }
     Ok(())
-}
-
-/// One resolved event as JSON, with the value shown as the event would show it.
-fn describe(r: &Resolved) -> Vec<u8> {
-    let c = &r.coordinates;
-    let mut fields = vec![
-        ("form", json!(r.form.as_str())),
-        ("topic", json!(c.topic)),
-        ("partition", json!(c.partition)),
-        ("offset", json!(c.offset)),
-    ];
-    if let Some(code) = &r.error_code {
-        fields.push(("errorCode", json!(code)));
-    }
-    fields.push(("verified", json!(r.verified)));
-    if let Some(claim) = &r.claim_check {
-        fields.push(("uri", json!(claim.uri)));
-        fields.push(("sha256", json!(claim.sha256)));
-    }
-    fields.push(("size", json!(r.bytes.as_ref().map(|b| b.len()))));
-    fields.push(("contentType", json!(r.content_type)));
-    describe_bytes(&fields, r.bytes.as_deref())
-}
-
-/// A JSON object of `fields`, in this order, then `valueEncoding` and `value`: the bytes shown as
-/// this function would show them inline, whatever an event or a store claimed.
-fn describe_bytes(fields: &[(&str, serde_json::Value)], bytes: Option<&[u8]>) -> Vec<u8> {
-    let mut out = vec![b'{'];
-    for (name, value) in fields {
-        write_json_str(&mut out, name);
-        out.push(b':');
-        out.extend_from_slice(value.to_string().as_bytes());
-        out.push(b',');
-    }
-    let shown = bytes.map(|b| (b, classify(b)));
-    out.extend_from_slice(b"\"valueEncoding\":");
-    match shown {
-        Some((_, encoding)) => write_json_str(&mut out, encoding.as_str()),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(b",\"value\":");
-    match shown {
-        Some((bytes, encoding)) => write_encoded(&mut out, bytes, encoding),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.push(b'}');
-    out
 }
 
 fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject};
+use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject, Written};
 
 /// Bucket name written in claim checks of the local store.
 pub const LOCAL_BUCKET: &str = "local";
@@ -67,7 +67,7 @@ impl PayloadStore for DirStore {
         format!("file://{}/{key}", self.root.display())
     }
 
-    async fn put(&self, object: StoredObject) -> Result<(), StoreError> {
+    async fn put(&self, object: StoredObject) -> Result<Written, StoreError> {
         let path = self.path_of(&object.key)?;
         let io = |action, source| StoreError::Io {
             action,
@@ -78,7 +78,7 @@ impl PayloadStore for DirStore {
             .await
             .map_err(|e| io("check", e))?
         {
-            return Ok(());
+            return Ok(Written::Existing);
         }
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent)
@@ -92,7 +92,8 @@ impl PayloadStore for DirStore {
             .map_err(|e| io("write", e))?;
         tokio::fs::rename(&tmp, &path)
             .await
-            .map_err(|e| io("rename into place", e))
+            .map_err(|e| io("rename into place", e))?;
+        Ok(Written::New)
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Result<FetchedObject, StoreError> {

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject};
+use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject, Written};
 
 /// Objects kept in a map, keyed by object key.
 #[derive(Debug, Default)]
@@ -51,9 +51,14 @@ impl PayloadStore for MemoryStore {
         format!("memory://{}/{key}", self.bucket)
     }
 
-    async fn put(&self, object: StoredObject) -> Result<(), StoreError> {
-        self.lock().entry(object.key.clone()).or_insert(object);
-        Ok(())
+    async fn put(&self, object: StoredObject) -> Result<Written, StoreError> {
+        Ok(match self.lock().entry(object.key.clone()) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(object);
+                Written::New
+            }
+            std::collections::btree_map::Entry::Occupied(_) => Written::Existing,
+        })
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Result<FetchedObject, StoreError> {

@@ -98,6 +98,16 @@ pub enum StoreError {
     },
 }
 
+/// What a write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// The object was written.
+    New,
+    /// An object with the key was already there (and, keys embedding the content hash, holds
+    /// the same bytes): nothing was written.
+    Existing,
+}
+
 /// Somewhere claim checks and dead letters are written to and read from.
 #[async_trait]
 pub trait PayloadStore: Send + Sync {
@@ -112,7 +122,7 @@ pub trait PayloadStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] naming the object when the write failed.
-    async fn put(&self, object: StoredObject) -> Result<(), StoreError>;
+    async fn put(&self, object: StoredObject) -> Result<Written, StoreError>;
 
     /// Reads `key` from `bucket`.
     ///
@@ -132,6 +142,32 @@ pub trait PayloadStore: Send + Sync {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<ListedObject>, StoreError>;
+}
+
+/// The store the settings name: the S3 bucket (or one on the S3-compatible server named by
+/// `AWS_ENDPOINT_URL_S3`) when they name one, else the local directory `local_dir`. Builds the
+/// S3 client: call it once, at start.
+///
+/// # Errors
+/// [`StoreError::Io`] when the local directory cannot be created.
+pub async fn open(
+    settings: &crate::config::Settings,
+    local_dir: &std::path::Path,
+) -> Result<std::sync::Arc<dyn PayloadStore>, StoreError> {
+    Ok(match &settings.bucket {
+        Some(bucket) => std::sync::Arc::new(open_s3(settings, bucket).await),
+        None => std::sync::Arc::new(DirStore::open(local_dir)?),
+    })
+}
+
+/// The S3 store of `bucket`, with the settings' encryption and expected owner.
+pub async fn open_s3(settings: &crate::config::Settings, bucket: &str) -> S3Store {
+    S3Store::new(
+        s3_client_from_env().await,
+        bucket,
+        settings.sse.clone(),
+        settings.expected_bucket_owner.clone(),
+    )
 }
 
 /// An error and its sources on one line, each cause once (SDK errors repeat their sources in

@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
 use base64::Engine as _;
 
-use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject};
+use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject, Written};
 use crate::config::Sse;
 
 /// How the S3 client retries and times out. The defaults keep the worst case of one upload
@@ -154,7 +154,7 @@ impl PayloadStore for S3Store {
         format!("s3://{}/{key}", self.bucket)
     }
 
-    async fn put(&self, object: StoredObject) -> Result<(), StoreError> {
+    async fn put(&self, object: StoredObject) -> Result<Written, StoreError> {
         let checksum = base64::engine::general_purpose::STANDARD.encode(object.sha256);
         let mut request = self
             .client
@@ -181,8 +181,10 @@ impl PayloadStore for S3Store {
                 .bucket_key_enabled(true),
         };
         match request.send().await {
-            Ok(_) => Ok(()),
-            Err(err) if err.raw_response().map(|r| r.status().as_u16()) == Some(412) => Ok(()),
+            Ok(_) => Ok(Written::New),
+            Err(err) if err.raw_response().map(|r| r.status().as_u16()) == Some(412) => {
+                Ok(Written::Existing)
+            }
             Err(err) => Err(self.error("PutObject", &self.bucket, &object.key, err)),
         }
     }
