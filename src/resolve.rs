@@ -111,6 +111,7 @@ impl ResolveError {
     }
 }
 
+#[cfg(feature = "aws")]
 /// The store and allowlist for `allowed` entries (`BUCKET[/PREFIX]`, as
 /// [`crate::config::ResolverSettings`] reads them): S3, with the first entry's bucket as the
 /// store's own, or, with no entry, the local directory store at `local_dir`.

@@ -241,3 +241,148 @@ fn resolve_turns_local_events_back_into_the_original_bytes() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
 }
+
+/// What a new user meets: errors that name what they typed and say what to do next.
+#[test]
+fn errors_name_the_flag_typed_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let batch = common::repo().join("events/large-payload.json");
+    let batch = batch.to_str().unwrap();
+
+    let out = claim_check(
+        &[
+            "invoke",
+            "--store-dir",
+            store,
+            "--max-event-bytes",
+            "100",
+            batch,
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("--max-event-bytes 100") && !stderr.contains("CLAIM_CHECK_MAX_EVENT_BYTES"),
+        "{stderr}"
+    );
+    // The same value from the environment names the variable.
+    let out = claim_check(
+        &["invoke", "--store-dir", store, batch],
+        &[("CLAIM_CHECK_MAX_EVENT_BYTES", "100".into())],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CLAIM_CHECK_MAX_EVENT_BYTES"));
+
+    // A re-run writes nothing, and says so.
+    let first = claim_check(&["invoke", "--store-dir", store, batch], &[]);
+    let again = claim_check(&["invoke", "--store-dir", store, batch], &[]);
+    let summary = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        summary(&first).contains("2 object(s) written, 0 already there"),
+        "{}",
+        summary(&first)
+    );
+    assert!(
+        summary(&again).contains("0 object(s) written, 2 already there"),
+        "{}",
+        summary(&again)
+    );
+
+    // An S3 claim check without an allowlist says how to allow the bucket.
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"topic":"t","partition":0,"offset":1,"claimCheck":{"bucket":"their-bucket","key":"k","uri":"s3://their-bucket/k","size":1,"sha256":"00","contentType":"text/plain","valueEncoding":"text"}}"#,
+    )
+    .unwrap();
+    let out = claim_check(
+        &["resolve", "--store-dir", store, event.to_str().unwrap()],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("--allow their-bucket"), "{stderr}");
+}
+
+#[test]
+fn reemit_takes_one_record_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let broken = common::repo().join("events/broken-record.json");
+    let out = claim_check(
+        &[
+            "invoke",
+            "--compact",
+            "--store-dir",
+            store,
+            broken.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let key = events
+        .iter()
+        .find_map(|e| e.get("error").and(e["claimCheck"]["key"].as_str()))
+        .expect("the sample has a dead letter")
+        .to_string();
+    let array = dir.path().join("fixed.json");
+    std::fs::write(&array, r#"[{"topic":"t","partition":0,"offset":1}]"#).unwrap();
+    let out = claim_check(
+        &[
+            "reemit",
+            &key,
+            "--store-dir",
+            store,
+            "--record",
+            array.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("expected one record, a JSON object") && !stderr.contains("element 0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_batch_no_pipe_can_send_gets_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = serde_json::json!({
+        "topic": "t", "partition": 0, "offset": 1,
+        "value": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, vec![b'x'; 5_000_000]),
+    });
+    let batch = dir.path().join("big.json");
+    std::fs::write(&batch, serde_json::to_vec(&[record]).unwrap()).unwrap();
+    let store = dir.path().join("store");
+    let out = claim_check(
+        &[
+            "invoke",
+            "--compact",
+            "--store-dir",
+            store.to_str().unwrap(),
+            batch.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("6 MB"),
+        "{stderr}"
+    );
+    let small = common::repo().join("events/msk.json");
+    let out = claim_check(
+        &[
+            "invoke",
+            "--store-dir",
+            store.to_str().unwrap(),
+            small.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kafka_claim_check::lambda::{handle, init_logging, report_init_error};
-use kafka_claim_check::store::{S3Store, s3_client_from_env};
+use kafka_claim_check::store;
 use kafka_claim_check::{Enricher, Settings};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
@@ -20,12 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             "CLAIM_CHECK_BUCKET is not set: the function needs the name of the claim-check bucket";
         return Err(init_failed(message.into()).await);
     };
-    let store = S3Store::new(
-        s3_client_from_env().await,
-        bucket,
-        settings.sse.clone(),
-        settings.expected_bucket_owner.clone(),
-    );
+    let store = store::open_s3(&settings, &bucket).await;
     let enricher = Enricher::new(settings, Arc::new(store));
     let enricher = &enricher;
     lambda_runtime::run(service_fn(

@@ -12,10 +12,12 @@ use bytes::Bytes;
 
 mod dir;
 mod memory;
+#[cfg(feature = "aws")]
 mod s3;
 
 pub use dir::{DirStore, LOCAL_BUCKET};
 pub use memory::MemoryStore;
+#[cfg(feature = "aws")]
 pub use s3::{ClientPolicy, S3Store, s3_client_from_env};
 
 /// One object to write.
@@ -144,6 +146,7 @@ pub trait PayloadStore: Send + Sync {
     ) -> Result<Vec<ListedObject>, StoreError>;
 }
 
+#[cfg(feature = "aws")]
 /// The store the settings name: the S3 bucket (or one on the S3-compatible server named by
 /// `AWS_ENDPOINT_URL_S3`) when they name one, else the local directory `local_dir`. Builds the
 /// S3 client: call it once, at start.
@@ -160,6 +163,7 @@ pub async fn open(
     })
 }
 
+#[cfg(feature = "aws")]
 /// The S3 store of `bucket`, with the settings' encryption and expected owner.
 pub async fn open_s3(settings: &crate::config::Settings, bucket: &str) -> S3Store {
     S3Store::new(
