@@ -24,18 +24,8 @@ pub(crate) fn payload_claim(
     encoding: Encoding,
 ) -> (ClaimCheck, [u8; 32]) {
     let sha256: [u8; 32] = Sha256::digest(value).into();
-    let sha_hex = hex::encode(sha256);
-    let key = keys::payload_key(prefix, coordinates, &sha_hex);
-    let claim = ClaimCheck {
-        bucket: store.bucket().to_string(),
-        uri: store.uri(&key),
-        key,
-        size: value.len() as u64,
-        sha256: sha_hex,
-        content_type: encoding.content_type().to_string(),
-        value_encoding: encoding.as_str().to_string(),
-    };
-    (claim, sha256)
+    let key = keys::payload_key(prefix, coordinates, &hex::encode(sha256));
+    (claim(store, key, value, sha256, encoding), sha256)
 }
 
 /// The payload object behind `claim`; `body` is the value (taken over, not copied).
@@ -68,21 +58,13 @@ pub(crate) fn dead_letter(
     code: &str,
 ) -> (ClaimCheck, StoredObject) {
     let sha256: [u8; 32] = Sha256::digest(raw).into();
-    let sha_hex = hex::encode(sha256);
-    let key = keys::dead_letter_key(prefix, coordinates, &sha_hex);
-    let claim = ClaimCheck {
-        bucket: store.bucket().to_string(),
-        uri: store.uri(&key),
-        key,
-        size: raw.len() as u64,
-        sha256: sha_hex.clone(),
-        content_type: "application/json".to_string(),
-        value_encoding: Encoding::Json.as_str().to_string(),
-    };
+    let key = keys::dead_letter_key(prefix, coordinates, &hex::encode(sha256));
+    // The raw record is a JSON object.
+    let claim = claim(store, key, raw, sha256, Encoding::Json);
     let mut metadata = coordinate_metadata(coordinates);
     metadata.insert("kind", "dead-letter".to_string());
     metadata.insert("error-code", code.to_string());
-    metadata.insert("sha256", sha_hex);
+    metadata.insert("sha256", claim.sha256.clone());
     let object = StoredObject {
         key: claim.key.clone(),
         body: Bytes::copy_from_slice(raw),
@@ -91,6 +73,25 @@ pub(crate) fn dead_letter(
         metadata,
     };
     (claim, object)
+}
+
+/// The pointer to `bytes` stored under `key`.
+fn claim(
+    store: &dyn PayloadStore,
+    key: String,
+    bytes: &[u8],
+    sha256: [u8; 32],
+    encoding: Encoding,
+) -> ClaimCheck {
+    ClaimCheck {
+        bucket: store.bucket().to_string(),
+        uri: store.uri(&key),
+        key,
+        size: bytes.len() as u64,
+        sha256: hex::encode(sha256),
+        content_type: encoding.content_type().to_string(),
+        value_encoding: encoding.as_str().to_string(),
+    }
 }
 
 /// The objects to write, once each: identical records in one batch share a key.
