@@ -33,6 +33,7 @@ use kafka_claim_check::lambda::{handle, handle_request};
 use kafka_claim_check::store::{
     FetchedObject, MemoryStore, PayloadStore, StoreError, StoredObject, Written,
 };
+use kafka_claim_check::target::Target;
 use lambda_runtime::{Context, LambdaEvent};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -134,6 +135,12 @@ fn cases() -> Vec<Case> {
             body: batch(&mut Rng(3), 1000, |r| json_payload(r, 1_000)),
             records: 1000,
             settings: cases_settings("many-small"),
+        },
+        Case {
+            name: "10k-small",
+            body: lean_batch(&mut Rng(5), 10_000, 200),
+            records: 10_000,
+            settings: cases_settings("10k-small"),
         },
         Case {
             name: "binary",
@@ -386,10 +393,70 @@ fn cases_settings(name: &str) -> Settings {
     settings.metrics.enabled = false;
     match name {
         "typical" => settings.max_batch_bytes = 1024 * 1024,
-        "many-small" => settings.max_batch_bytes = 6 * 1024 * 1024,
+        // 1,000 or 10,000 records: a target that takes them (an event bus takes 10).
+        "many-small" | "10k-small" => {
+            settings.target = Target::Lambda;
+            settings.max_batch_bytes = 6 * 1024 * 1024;
+        }
         _ => {}
     }
     settings
+}
+
+/// A batch of `count` records with only the fields Pipes always sends, and JSON values of about
+/// `size` bytes: as many records as fit Pipes' 6 MB request.
+fn lean_batch(rng: &mut Rng, count: usize, size: usize) -> Vec<u8> {
+    let records: Vec<serde_json::Value> = (0..count)
+        .map(|i| {
+            serde_json::json!({
+                "topic": "orders", "partition": i % 12, "offset": 5_000_000 + i,
+                "timestamp": 1_764_115_200_000i64 + i as i64, "timestampType": "CREATE_TIME",
+                "key": base64::engine::general_purpose::STANDARD.encode(format!("ord-{i}")),
+                "value": base64::engine::general_purpose::STANDARD.encode(json_payload(rng, size)),
+            })
+        })
+        .collect();
+    serde_json::to_vec(&records).unwrap()
+}
+
+/// Time against the number of records, up to the Kafka source's 10,000: a batch that fits (a
+/// Lambda target) and one that cannot (a Step Functions target's 256 KiB), which must fail fast.
+fn scaling_bench(runtime: &tokio::runtime::Runtime) {
+    println!("\n## Records per batch: time is linear in the number of records\n");
+    println!("| records | request | target | outcome | time | records/s | µs per record |");
+    println!("|---|---|---|---|---|---|---|");
+    for count in [1_000, 2_500, 5_000, 10_000] {
+        let body = lean_batch(&mut Rng(6), count, 200);
+        for target in [Target::Lambda, Target::StepFunctions] {
+            let mut settings = cases_settings("many-small");
+            settings.target = target;
+            settings.max_event_bytes = target.limits().max_item_bytes;
+            settings.max_batch_bytes = target.limits().max_request_bytes;
+            settings.envelope_reserve_bytes = 0;
+            let enricher = Enricher::new(settings, Arc::new(MemoryStore::new("bench")));
+            let outcome = match runtime.block_on(enricher.enrich(&body, None)) {
+                Ok(out) => format!(
+                    "{} inline, {} offloaded",
+                    out.summary.inline, out.summary.offloaded
+                ),
+                Err(err) => err.error_type().to_string(),
+            };
+            let times = time_interleaved(
+                Duration::from_secs(3),
+                &mut [&mut || {
+                    let _ = std::hint::black_box(runtime.block_on(enricher.enrich(&body, None)));
+                }],
+            );
+            let t = times[0].as_secs_f64();
+            println!(
+                "| {count} | {:.2} MB | {target} | {outcome} | {:.2} ms | {:.0} | {:.2} |",
+                body.len() as f64 / 1e6,
+                t * 1e3,
+                count as f64 / t,
+                t * 1e6 / count as f64,
+            );
+        }
+    }
 }
 
 fn status_kib(field: &str) -> u64 {
@@ -570,6 +637,9 @@ fn main() {
         .unwrap();
     if only("handler") {
         handler_bench(&runtime);
+    }
+    if only("scaling") {
+        scaling_bench(&runtime);
     }
     if only("stages") {
         stages_bench();

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use crate::keys::normalize_prefix;
+pub use crate::target::Target;
 
 /// PutEvents' historical per-entry limit, and SNS's: the safe default.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 262_144;
@@ -84,12 +85,17 @@ pub struct Settings {
     pub bucket: Option<String>,
     /// `CLAIM_CHECK_KEY_PREFIX`: prefix of every object key, ending in `/` (or empty).
     pub key_prefix: String,
-    /// `CLAIM_CHECK_MAX_EVENT_BYTES`: largest event, as EventBridge counts an entry.
+    /// `CLAIM_CHECK_TARGET`: the pipe's target, whose limits the defaults below follow.
+    pub target: Target,
+    /// `CLAIM_CHECK_MAX_EVENT_BYTES`: largest event, as the target counts an item (for the
+    /// event bus, an entry).
     pub max_event_bytes: usize,
-    /// `CLAIM_CHECK_MAX_BATCH_BYTES`: largest sum of the returned events' sizes.
+    /// `CLAIM_CHECK_MAX_BATCH_BYTES`: largest request, as the target counts it (the sum of the
+    /// items, or the whole array for Lambda and Step Functions).
     pub max_batch_bytes: usize,
-    /// `CLAIM_CHECK_ENVELOPE_RESERVE_BYTES`: added to each event's size for the entry's
-    /// `Source`, `DetailType`, `Resources` and `Time`.
+    /// `CLAIM_CHECK_ENVELOPE_RESERVE_BYTES`: added to each event's size for what the target
+    /// counts with it (for the event bus, the entry's `Source`, `DetailType`, `Resources` and
+    /// `Time`).
     pub envelope_reserve_bytes: usize,
     /// `CLAIM_CHECK_OFFLOAD`.
     pub offload: OffloadMode,
@@ -114,6 +120,7 @@ impl Default for Settings {
         Settings {
             bucket: None,
             key_prefix: "claim-check/".to_string(),
+            target: Target::EventBus,
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             max_batch_bytes: DEFAULT_MAX_EVENT_BYTES,
             envelope_reserve_bytes: DEFAULT_ENVELOPE_RESERVE_BYTES,
@@ -210,27 +217,39 @@ impl Settings {
             None => defaults.key_prefix,
         };
 
+        let target = match get("CLAIM_CHECK_TARGET") {
+            None => Target::default(),
+            Some(name) => Target::parse(&name).ok_or_else(|| {
+                let names: Vec<&str> = Target::ALL.iter().map(|t| t.as_str()).collect();
+                fail("CLAIM_CHECK_TARGET", &name, &names.join(", "))
+            })?,
+        };
+        let limits = target.limits();
         let max_event_bytes = number(
             &get,
             "CLAIM_CHECK_MAX_EVENT_BYTES",
             MIN_MAX_EVENT_BYTES,
             MAX_RESPONSE_BYTES,
         )?
-        .unwrap_or(DEFAULT_MAX_EVENT_BYTES);
+        .unwrap_or(limits.max_item_bytes);
         let max_batch_bytes = number(
             &get,
             "CLAIM_CHECK_MAX_BATCH_BYTES",
             MIN_MAX_EVENT_BYTES,
             usize::MAX / 2,
         )?
-        .unwrap_or(max_event_bytes);
+        .unwrap_or(if limits.request_follows_item {
+            max_event_bytes
+        } else {
+            limits.max_request_bytes
+        });
         let envelope_reserve_bytes = number(
             &get,
             "CLAIM_CHECK_ENVELOPE_RESERVE_BYTES",
             0,
             max_event_bytes / 2,
         )?
-        .unwrap_or(DEFAULT_ENVELOPE_RESERVE_BYTES.min(max_event_bytes / 2));
+        .unwrap_or(limits.item_overhead.min(max_event_bytes / 2));
 
         let offload = match get("CLAIM_CHECK_OFFLOAD").as_deref() {
             None | Some("auto") => OffloadMode::Auto,
@@ -352,6 +371,7 @@ impl Settings {
         Ok(Settings {
             bucket,
             key_prefix,
+            target,
             max_event_bytes,
             max_batch_bytes,
             envelope_reserve_bytes,

@@ -65,7 +65,7 @@ pub enum EnrichError {
     Store(#[from] StoreError),
     /// Even with every record in its smallest form the batch exceeds its limit.
     #[error(
-        "a batch of {records} records needs at least {needed} bytes, over the batch limit of {limit} bytes (CLAIM_CHECK_MAX_BATCH_BYTES, or the 6 MB response cap): lower the pipe's BatchSize or raise the limit"
+        "a batch of {records} records needs at least {needed} bytes, over the batch limit of {limit} bytes (CLAIM_CHECK_MAX_BATCH_BYTES, or the 6 MB response cap): lower the pipe's BatchSize or raise CLAIM_CHECK_MAX_BATCH_BYTES if the target takes more"
     )]
     BatchLimit {
         /// Records in the batch.
@@ -74,6 +74,18 @@ pub enum EnrichError {
         needed: usize,
         /// The limit in force.
         limit: usize,
+    },
+    /// The batch has more records than the target takes in one request.
+    #[error(
+        "a batch of {records} records is more than the {max} a {target} target takes in one request (CLAIM_CHECK_TARGET={target}): set the pipe's BatchSize to at most {max}"
+    )]
+    TargetBatchSize {
+        /// Records in the batch.
+        records: usize,
+        /// The target's maximum.
+        max: usize,
+        /// The target.
+        target: crate::target::Target,
     },
     /// A bug: the function broke one of its own invariants.
     #[error("internal error: {0}")]
@@ -103,6 +115,7 @@ impl EnrichError {
             EnrichError::Decode(_) => "DecodeError",
             EnrichError::Store(_) => "StoreError",
             EnrichError::BatchLimit { .. } => "BatchLimitExceeded",
+            EnrichError::TargetBatchSize { .. } => "TargetBatchSizeExceeded",
             EnrichError::Deadline { .. } => "DeadlineExceeded",
             EnrichError::Internal(_) => "InternalError",
         }
@@ -111,10 +124,39 @@ impl EnrichError {
 
 impl From<NoFit> for EnrichError {
     fn from(n: NoFit) -> Self {
-        EnrichError::BatchLimit {
-            records: n.records,
-            needed: n.needed,
-            limit: n.limit,
+        match n {
+            NoFit::TooLarge {
+                records,
+                needed,
+                limit,
+            } => EnrichError::BatchLimit {
+                records,
+                needed,
+                limit,
+            },
+            NoFit::TooManyItems {
+                records,
+                max,
+                target,
+            } => EnrichError::TargetBatchSize {
+                records,
+                max,
+                target,
+            },
+        }
+    }
+}
+
+impl EnrichError {
+    /// The setting or pipe parameter to change when the batch cannot fit its target, if that is
+    /// why the invocation failed.
+    pub fn setting_to_change(&self) -> Option<&'static str> {
+        match self {
+            EnrichError::BatchLimit { .. } => {
+                Some("the pipe's BatchSize, or CLAIM_CHECK_MAX_BATCH_BYTES")
+            }
+            EnrichError::TargetBatchSize { .. } => Some("the pipe's BatchSize"),
+            _ => None,
         }
     }
 }
@@ -817,7 +859,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_that_cannot_fit_fails_with_the_numbers() {
+        // A target that takes 40 events per request (an event bus takes 10).
         let (e, _) = enricher(Settings {
+            target: crate::target::Target::CloudWatchLogs,
             max_batch_bytes: 8_192,
             ..Settings::default()
         });
@@ -835,6 +879,59 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn more_records_than_the_target_takes_fail_naming_batch_size() {
+        use crate::target::Target;
+        let records: Vec<Value> = (0..11).map(|i| record(i, Some(b"v"))).collect();
+        let body = serde_json::to_vec(&records).unwrap();
+        let (bus, store) = enricher(Settings::default());
+        let err = bus.enrich(&body, None).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EnrichError::TargetBatchSize {
+                    records: 11,
+                    max: 10,
+                    target: Target::EventBus
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("BatchSize to at most 10"), "{err}");
+        assert_eq!(err.error_type(), "TargetBatchSizeExceeded");
+        assert!(store.objects().is_empty());
+        // Ten fit; so do eleven for a target with no item maximum.
+        let (bus, _) = enricher(Settings::default());
+        run(&bus, &records[..10]).await;
+        let (lambda, _) = enricher(Settings {
+            target: Target::Lambda,
+            ..Settings::default()
+        });
+        run(&lambda, &records).await;
+    }
+
+    #[tokio::test]
+    async fn whole_array_targets_are_measured_as_one_payload() {
+        use crate::target::Target;
+        // Step Functions: the array's length, not a sum of entries with an envelope each.
+        let settings = Settings::from_lookup(|name| {
+            (name == "CLAIM_CHECK_TARGET").then(|| "step-functions".to_string())
+        })
+        .unwrap();
+        assert_eq!(settings.target, Target::StepFunctions);
+        assert_eq!(settings.max_batch_bytes, 262_144);
+        assert_eq!(settings.envelope_reserve_bytes, 0);
+        let (e, _) = enricher(settings);
+        let records: Vec<Value> = (0..100)
+            .map(|i| record(i, Some(&json_payload(4_000))))
+            .collect();
+        let (events, summary, body) = run(&e, &records).await;
+        assert!(body.len() <= 262_144, "{}", body.len());
+        assert!(summary.offloaded > 0 && summary.inline > 0, "{summary:?}");
+        // Largest first: once the array fits, the rest stay inline.
+        assert_eq!(events.len(), 100);
     }
 
     #[tokio::test]

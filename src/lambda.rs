@@ -53,7 +53,17 @@ pub async fn handle_request(
 ) -> Result<RawJson, HandlerError> {
     let started = Instant::now();
     let (records, result) = enricher.enrich_counted(request, deadline).await;
-    emit_metrics(enricher, result.as_ref().ok().map(|e| &e.summary), records);
+    let unfittable = result
+        .as_ref()
+        .err()
+        .and_then(EnrichError::setting_to_change)
+        .is_some();
+    emit_metrics(
+        enricher,
+        result.as_ref().ok().map(|e| &e.summary),
+        records,
+        unfittable,
+    );
     match result {
         Ok(enriched) => {
             let s = &enriched.summary;
@@ -83,6 +93,7 @@ pub async fn handle_request(
             tracing::error!(
                 error_type = err.error_type(),
                 error = %err,
+                setting_to_change = err.setting_to_change(),
                 request_bytes = request.len(),
                 duration_ms = started.elapsed().as_millis() as u64,
                 "batch failed; Pipes will retry it"
@@ -93,7 +104,12 @@ pub async fn handle_request(
 }
 
 /// Writes this invocation's EMF lines to standard output, where CloudWatch Logs picks them up.
-fn emit_metrics(enricher: &Enricher, summary: Option<&crate::Summary>, records: Option<usize>) {
+fn emit_metrics(
+    enricher: &Enricher,
+    summary: Option<&crate::Summary>,
+    records: Option<usize>,
+    unfittable: bool,
+) {
     let settings = &enricher.settings().metrics;
     if !settings.enabled {
         return;
@@ -104,7 +120,7 @@ fn emit_metrics(enricher: &Enricher, summary: Option<&crate::Summary>, records: 
         .map_or(0, |d| d.as_millis() as u64);
     // A failed batch still counts its records, when the request is an array.
     let records = summary.is_none().then_some(records).flatten();
-    let lines = crate::metrics::emf_lines(settings, &function, now, summary, records);
+    let lines = crate::metrics::emf_lines(settings, &function, now, summary, records, unfittable);
     let mut stdout = std::io::stdout().lock();
     for line in lines {
         let _ = writeln!(stdout, "{line}");

@@ -26,6 +26,7 @@
 //! - [`listing`]: finding stored objects by topic, partition, offsets and age.
 //! - [`report`]: what the `claim-check` command prints.
 //! - [`lambda`]: the Lambda handler and logging setup.
+//! - [`target`]: the pipe's target and its limits.
 //! - [`policy`]: the size policy: entry sizes, limits, which records leave the batch.
 //! - [`outcome`]: the response and the summary of an invocation.
 //! - [`metrics`]: CloudWatch Embedded Metric Format lines.
@@ -49,6 +50,7 @@ pub mod resolve;
 pub mod store;
 mod stored;
 mod strict_json;
+pub mod target;
 mod wire;
 
 pub use config::Settings;

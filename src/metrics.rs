@@ -13,7 +13,7 @@ pub use crate::config::{DEFAULT_METRICS_NAMESPACE as DEFAULT_NAMESPACE, MetricsS
 use crate::outcome::{Summary, TopicCounts};
 
 /// Metric names and units, as published.
-pub const METRICS: [(&str, &str); 11] = [
+pub const METRICS: [(&str, &str); 12] = [
     ("Records", "Count"),
     ("Inline", "Count"),
     ("Offloaded", "Count"),
@@ -25,6 +25,7 @@ pub const METRICS: [(&str, &str); 11] = [
     ("BatchEntryBytes", "Bytes"),
     ("StoreLatency", "Milliseconds"),
     ("FailedBatches", "Count"),
+    ("UnfittableBatches", "Count"),
 ];
 
 /// Metric names published per topic.
@@ -37,13 +38,15 @@ const TOPIC_METRICS: [(&str, &str); 5] = [
 ];
 
 /// The EMF lines for one invocation. `summary` is `None` for a failed invocation, which still
-/// counts its records (when known) and one failed batch.
+/// counts its records (when known) and one failed batch; `unfittable` says it failed because the
+/// batch cannot fit its target at any size (`UnfittableBatches`: change the pipe's BatchSize).
 pub fn emf_lines(
     settings: &MetricsSettings,
     function_name: &str,
     timestamp_ms: u64,
     summary: Option<&Summary>,
     request_records: Option<usize>,
+    unfittable: bool,
 ) -> Vec<String> {
     if !settings.enabled {
         return Vec::new();
@@ -63,6 +66,7 @@ pub fn emf_lines(
                 ("BatchEntryBytes", s.batch_bytes as u64),
                 ("StoreLatency", s.store_millis),
                 ("FailedBatches", 0),
+                ("UnfittableBatches", 0),
             ]);
         }
         None => {
@@ -70,6 +74,7 @@ pub fn emf_lines(
                 values.push(("Records", records as u64));
             }
             values.push(("FailedBatches", 1));
+            values.push(("UnfittableBatches", u64::from(unfittable)));
         }
     }
     let mut lines = vec![document(
@@ -271,6 +276,7 @@ mod tests {
             1_764_115_200_000,
             Some(&summary()),
             None,
+            false,
         );
         assert_eq!(lines.len(), 1);
         let (metrics, dimensions) = check_emf(&lines[0]);
@@ -296,7 +302,14 @@ mod tests {
             namespace: "Team/Claims".into(),
             ..MetricsSettings::default()
         };
-        let lines = emf_lines(&settings, "fn-1", 1_764_115_200_000, Some(&summary()), None);
+        let lines = emf_lines(
+            &settings,
+            "fn-1",
+            1_764_115_200_000,
+            Some(&summary()),
+            None,
+            false,
+        );
         assert_eq!(lines.len(), 3);
         let (_, first) = check_emf(&lines[0]);
         assert_eq!(first, vec![vec!["FunctionName".to_string()]]);
@@ -323,6 +336,7 @@ mod tests {
             1_764_115_200_000,
             None,
             Some(10),
+            false,
         );
         let (metrics, _) = check_emf(&lines[0]);
         assert_eq!(metrics["FailedBatches"], 1.0);
@@ -336,6 +350,6 @@ mod tests {
             enabled: false,
             ..MetricsSettings::default()
         };
-        assert!(emf_lines(&settings, "f", 1, Some(&summary()), None).is_empty());
+        assert!(emf_lines(&settings, "f", 1, Some(&summary()), None, false).is_empty());
     }
 }

@@ -2,13 +2,16 @@
 //! batch, largest first, until it fits. Pure: sizes and limits in, decisions out; the pipeline
 //! carries them out through [`Shrink`].
 //!
-//! An event bus counts an entry as the UTF-8 bytes of its `Detail` plus those of `Source`,
-//! `DetailType`, `Resources` and `Time` ("Calculating PutEvents event entry size"), for which
-//! [`Limits::entry_overhead`] is reserved. A batch must fit the sum limit and the 6 MB response.
+//! Each target measures differently ([`crate::target`]): an event bus counts an entry as the UTF-8
+//! bytes of its `Detail` plus those of `Source`, `DetailType`, `Resources` and `Time` ("Calculating
+//! PutEvents event entry size"), for which [`Limits::entry_overhead`] is reserved; SQS and SNS
+//! count message bodies; Lambda and Step Functions take the whole array as one payload. A batch
+//! must fit the target's request limit, its item maximum, and the 6 MB response.
 
 use std::cmp::Reverse;
 
 use crate::config::{MAX_RESPONSE_BYTES, Settings};
+use crate::target::{Measure, Target};
 
 /// The limits events and batches are held to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,10 +20,16 @@ pub struct Limits {
     pub max_entry_bytes: usize,
     /// Bytes counted on top of each event for the entry's other fields.
     pub entry_overhead: usize,
-    /// Largest sum of a batch's entries.
+    /// Largest request, measured as `measure` says.
     pub max_batch_bytes: usize,
     /// Largest response body (the JSON array of events).
     pub max_response_bytes: usize,
+    /// What the request limit counts: the sum of the entries, or the whole array.
+    pub measure: Measure,
+    /// Most events the target takes in one request.
+    pub max_items: Option<usize>,
+    /// The target, for messages.
+    pub target: Target,
 }
 
 impl Limits {
@@ -31,6 +40,17 @@ impl Limits {
             entry_overhead: settings.envelope_reserve_bytes,
             max_batch_bytes: settings.max_batch_bytes,
             max_response_bytes: MAX_RESPONSE_BYTES,
+            measure: settings.target.limits().measure,
+            max_items: settings.target.limits().max_items,
+            target: settings.target,
+        }
+    }
+
+    /// The request size of a batch of events of these lengths, as the target measures it.
+    pub fn request_size(&self, event_lens: impl IntoIterator<Item = usize>) -> usize {
+        match self.measure {
+            Measure::Items => event_lens.into_iter().map(|l| self.entry_size(l)).sum(),
+            Measure::Array => Self::response_len(event_lens),
         }
     }
 
@@ -105,15 +125,28 @@ pub trait Shrink {
     fn dead_letter(&mut self, i: usize) -> Item;
 }
 
-/// No set of decisions fits the batch into its limits.
+/// No set of decisions fits the batch into its target's limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NoFit {
-    /// Records in the batch.
-    pub records: usize,
-    /// The size the batch still needs, against `limit`.
-    pub needed: usize,
-    /// The limit it exceeds: the batch limit, or the response limit.
-    pub limit: usize,
+pub enum NoFit {
+    /// Even with every record in its smallest form the batch is too large.
+    TooLarge {
+        /// Records in the batch.
+        records: usize,
+        /// The size the batch still needs, against `limit`.
+        needed: usize,
+        /// The limit it exceeds: the request limit, or the response limit.
+        limit: usize,
+    },
+    /// The batch has more records than the target takes in one request: the pipe would not
+    /// invoke it, whatever their size.
+    TooManyItems {
+        /// Records in the batch.
+        records: usize,
+        /// The target's maximum.
+        max: usize,
+        /// The target.
+        target: Target,
+    },
 }
 
 /// Moves events out of the batch until it fits its limits: first the largest inline events
@@ -131,7 +164,16 @@ pub fn fit_batch(
     shrink: &mut impl Shrink,
 ) -> Result<(), NoFit> {
     let records = items.len();
-    let mut batch: usize = items.iter().map(|i| limits.entry_size(i.len)).sum();
+    if let Some(max) = limits.max_items
+        && records > max
+    {
+        return Err(NoFit::TooManyItems {
+            records,
+            max,
+            target: limits.target,
+        });
+    }
+    let mut batch = limits.request_size(items.iter().map(|i| i.len));
     let mut response = Limits::response_len(items.iter().map(|i| i.len));
     let over = |batch: usize, response: usize| {
         batch > limits.max_batch_bytes || response > limits.max_response_bytes
@@ -142,7 +184,7 @@ pub fn fit_batch(
         } else {
             (batch, limits.max_batch_bytes)
         };
-        NoFit {
+        NoFit::TooLarge {
             records,
             needed,
             limit,
@@ -161,7 +203,8 @@ pub fn fit_batch(
     let replace =
         |items: &mut [Item], i: usize, new: Item, batch: &mut usize, response: &mut usize| {
             let old = items[i];
-            *batch = *batch - limits.entry_size(old.len) + limits.entry_size(new.len);
+            // Either measure moves by the change in the event's length.
+            *batch = *batch - old.len + new.len;
             *response = *response - old.len + new.len;
             items[i] = new;
         };
@@ -231,6 +274,9 @@ mod tests {
         entry_overhead: 10,
         max_batch_bytes: 1_000,
         max_response_bytes: 6_000,
+        measure: Measure::Items,
+        max_items: None,
+        target: Target::EventBus,
     };
 
     fn inline(len: usize) -> Item {
@@ -404,7 +450,7 @@ mod tests {
         );
         assert_eq!(
             result,
-            Err(NoFit {
+            Err(NoFit::TooLarge {
                 records: 20,
                 needed: 2_200,
                 limit: 1_000

@@ -265,6 +265,9 @@ proptest! {
         // A batch limit that every batch can meet (a dead letter is under 3 KB), and often
         // tighter than the events would need inline.
         let mut settings = settings;
+        // A target that takes every batch generated here (16 records; an event bus takes 10)
+        // and counts a request as the sum of its items, as the checks below do.
+        settings.target = kafka_claim_check::target::Target::Kinesis;
         settings.max_batch_bytes = (specs.len() * (3_072 + settings.envelope_reserve_bytes)).max(8_192) + slack;
         let records: Vec<Value> = specs.iter().map(record_json).collect();
         let body = serde_json::to_vec(&records).unwrap();
@@ -348,5 +351,101 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let enricher = Enricher::new(Settings::default(), Arc::new(MemoryStore::new("b")));
         let _ = runtime.block_on(enricher.enrich(&body, None));
+    }
+}
+
+/// Settings for `target`, read as the function reads them.
+fn target_settings(target: &str) -> Settings {
+    Settings::from_lookup(|name| (name == "CLAIM_CHECK_TARGET").then(|| target.to_string()))
+        .unwrap()
+}
+
+/// Values from a few bytes to past every target's per-item limit.
+fn target_payload() -> impl Strategy<Value = Option<Vec<u8>>> {
+    prop_oneof![
+        1 => Just(None),
+        4 => (0usize..2_000).prop_map(|n| Some(format!("{{\"n\":\"{}\"}}", "x".repeat(n)).into_bytes())),
+        2 => (2_000usize..60_000).prop_map(|n| Some(vec![b'y'; n])),
+        1 => (200_000usize..1_200_000).prop_map(|n| Some(vec![b'z'; n])),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// For every target, generated batches up to the target's maximum: every item and the request
+    /// within what the target accepts (checked by `common::targets`, not by the code under test).
+    #[test]
+    fn every_target_gets_a_response_it_accepts(
+        target in prop::sample::select(common::targets::TARGETS.to_vec()),
+        payloads in prop::collection::vec(target_payload(), 1..=10),
+        extra in 0usize..40,
+    ) {
+        let settings = target_settings(target);
+        let max = common::targets::accepts(target).max_items.unwrap_or(usize::MAX);
+        // Up to the target's maximum (10), or more where it takes more.
+        let count = (payloads.len() + if max > 10 { extra } else { 0 }).min(max);
+        let records: Vec<Value> = (0..count)
+            .map(|i| {
+                let value = payloads[i % payloads.len()].as_ref().map(|v| base64::engine::general_purpose::STANDARD.encode(v));
+                json!({"topic": "t", "partition": 0, "offset": i, "value": value})
+            })
+            .collect();
+        let body = serde_json::to_vec(&records).unwrap();
+        // A 6 MB request is all Pipes sends.
+        prop_assume!(body.len() <= 6 * 1_048_576);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let enricher = Enricher::new(settings.clone(), Arc::new(MemoryStore::new("b")));
+        let out = runtime.block_on(enricher.enrich(&body, None)).expect("a batch within the target's maximum fits");
+        common::targets::assert_accepted(target, &out.body);
+        let events: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&out.body).unwrap();
+        prop_assert_eq!(events.len(), count);
+        for event in events {
+            prop_assert_eq!(check_event(event.get().as_bytes(), (&settings).into()), Ok(()));
+        }
+    }
+}
+
+/// The Kafka source's largest batch, 10,000 records, in one pass, for the targets that take it.
+#[test]
+fn ten_thousand_records_fit_a_target_that_takes_them() {
+    for (target, value_len) in [
+        ("lambda", 300),
+        ("cloudwatch-logs", 20),
+        ("step-functions", 20),
+    ] {
+        let records: Vec<Value> = (0..10_000)
+            .map(|i| {
+                json!({"topic": "t", "partition": i % 3, "offset": i,
+                       "value": base64::engine::general_purpose::STANDARD.encode(vec![b'a' + (i % 26) as u8; if i % 10 == 0 { 10 * value_len } else { value_len }])})
+            })
+            .collect();
+        let body = serde_json::to_vec(&records).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let enricher = Enricher::new(target_settings(target), Arc::new(MemoryStore::new("b")));
+        match runtime.block_on(enricher.enrich(&body, None)) {
+            Ok(out) => {
+                common::targets::assert_accepted(target, &out.body);
+                assert_eq!(out.summary.records, 10_000);
+                // Lambda's 6 MB takes these 10,000 records only if the largest are claim-checked.
+                if target == "lambda" {
+                    assert!(
+                        out.summary.offloaded > 0 && out.summary.inline > 0,
+                        "{:?}",
+                        out.summary.offloaded
+                    );
+                }
+            }
+            // 10,000 minimal events are more than 1 MiB of log events or 256 KiB of input:
+            // the error says what to change.
+            Err(err) => {
+                assert_ne!(target, "lambda", "{err}");
+                assert_eq!(err.error_type(), "BatchLimitExceeded", "{target}: {err}");
+                assert!(err.to_string().contains("BatchSize"), "{err}");
+            }
+        }
     }
 }

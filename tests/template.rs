@@ -438,6 +438,8 @@ fn evaluate(expression: &Value, parameters: &BTreeMap<String, String>) -> Value 
         "Fn::Not" => json!(arg(0) != json!(true)),
         "Fn::And" => json!((0..args.as_array().unwrap().len()).all(|i| arg(i) == json!(true))),
         "Fn::Or" => json!((0..args.as_array().unwrap().len()).any(|i| arg(i) == json!(true))),
+        // Parameter values reach Rules as strings.
+        "Fn::Contains" => json!(args[0].as_array().unwrap().contains(&arg(1))),
         other => panic!("rule function {other} is not evaluated here"),
     }
 }
@@ -698,11 +700,6 @@ fn other_parameters_at_their_boundaries() {
         "ExistingBucketName",
     );
     boundary(
-        &msk_with(&[("BatchSize", "10")]),
-        &msk_with(&[("BatchSize", "11")]),
-        "BatchSize",
-    );
-    boundary(
         &msk_with(&[("LagAlarmSeconds", "60")]),
         &msk_with(&[("LagAlarmSeconds", "59")]),
         "LagAlarmSeconds",
@@ -711,5 +708,151 @@ fn other_parameters_at_their_boundaries() {
         &msk_with(&[("FunctionTracing", "Active")]),
         &msk_with(&[("FunctionTracing", "on")]),
         "FunctionTracing",
+    );
+}
+
+#[test]
+fn every_target_kind_sets_the_function_target_and_gets_only_its_permissions() {
+    let kinds = template()["Parameters"]["TargetKind"]["AllowedValues"]
+        .as_array()
+        .unwrap();
+    assert_eq!(kinds.len(), kafka_claim_check::target::Target::ALL.len());
+    let mapping = &template()["Mappings"]["TargetKinds"];
+    for kind in kinds {
+        let setting = mapping[kind.as_str().unwrap()]["Setting"].as_str().unwrap();
+        assert!(
+            kafka_claim_check::target::Target::parse(setting).is_some(),
+            "{kind} maps to {setting}, which the function does not take"
+        );
+    }
+    assert_eq!(
+        resource("EnrichmentFunction")["Properties"]["Environment"]["Variables"]["CLAIM_CHECK_TARGET"],
+        json!({"Fn::FindInMap": ["TargetKinds", {"Ref": "TargetKind"}, "Setting"]})
+    );
+    // Each target's statement is conditional on its kind and names only the target.
+    let role = &resource("PipeRole")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+    let conditional: BTreeMap<&str, &Value> = role
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            let branches = s.get("Fn::If")?.as_array()?;
+            Some((branches[0].as_str()?, &branches[1]))
+        })
+        .collect();
+    for (condition, action) in [
+        ("IsSqsTarget", json!("sqs:SendMessage")),
+        ("IsSnsTarget", json!("sns:Publish")),
+        ("IsLambdaTarget", json!("lambda:InvokeFunction")),
+        ("StartsExecutions", json!("states:StartExecution")),
+        ("StartsSyncExecutions", json!("states:StartSyncExecution")),
+        (
+            "IsKinesisTarget",
+            json!(["kinesis:PutRecord", "kinesis:PutRecords"]),
+        ),
+        (
+            "IsFirehoseTarget",
+            json!(["firehose:PutRecord", "firehose:PutRecordBatch"]),
+        ),
+        (
+            "IsLogsTarget",
+            json!(["logs:CreateLogStream", "logs:PutLogEvents"]),
+        ),
+    ] {
+        let statement = conditional[condition];
+        assert_eq!(statement["Action"], action, "{condition}");
+        let resource = statement["Resource"].to_string();
+        assert!(
+            resource.contains("TargetArn") && !resource.contains("\"*\""),
+            "{condition}: {resource}"
+        );
+    }
+    assert_eq!(conditional["IsBusTarget"]["Action"], "events:PutEvents");
+}
+
+#[test]
+fn batch_size_is_refused_above_what_the_target_takes() {
+    let sqs = [
+        ("TargetKind", "Sqs"),
+        ("TargetArn", "arn:aws:sqs:eu-west-1:123456789012:orders"),
+    ];
+    boundary(
+        &msk_with(&[sqs[0], sqs[1], ("BatchSize", "10")]),
+        &msk_with(&[sqs[0], sqs[1], ("BatchSize", "11")]),
+        "TenEventsPerRequest",
+    );
+    boundary(
+        &msk_with(&[("BatchSize", "10")]),
+        &msk_with(&[("BatchSize", "11")]),
+        "TenEventsPerRequest",
+    );
+    let kinesis = [
+        ("TargetKind", "Kinesis"),
+        (
+            "TargetArn",
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/orders",
+        ),
+    ];
+    boundary(
+        &msk_with(&[kinesis[0], kinesis[1], ("BatchSize", "500")]),
+        &msk_with(&[kinesis[0], kinesis[1], ("BatchSize", "501")]),
+        "FiveHundredRecordsPerRequest",
+    );
+    let logs = [
+        ("TargetKind", "CloudWatchLogs"),
+        (
+            "TargetArn",
+            "arn:aws:logs:eu-west-1:123456789012:log-group:orders",
+        ),
+    ];
+    boundary(
+        &msk_with(&[logs[0], logs[1], ("BatchSize", "10000")]),
+        &msk_with(&[logs[0], logs[1], ("BatchSize", "10001")]),
+        "BatchSize",
+    );
+    let lambda = [
+        ("TargetKind", "Lambda"),
+        (
+            "TargetArn",
+            "arn:aws:lambda:eu-west-1:123456789012:function:consume",
+        ),
+    ];
+    assert_eq!(
+        refusal(&msk_with(&[lambda[0], lambda[1], ("BatchSize", "10000")])),
+        None
+    );
+}
+
+#[test]
+fn a_target_other_than_the_bus_needs_its_arn() {
+    boundary(
+        &msk_with(&[
+            ("TargetKind", "Sns"),
+            ("TargetArn", "arn:aws:sns:eu-west-1:123456789012:orders"),
+        ]),
+        &msk_with(&[("TargetKind", "Sns")]),
+        "TargetNeedsArn",
+    );
+    boundary(
+        &msk_with(&[("EventBusName", "orders")]),
+        &msk_with(&[("TargetArn", "arn:aws:sns:eu-west-1:123456789012:orders")]),
+        "EventBusTakesNoTargetArn",
+    );
+    boundary(
+        &msk_with(&[
+            ("TargetKind", "CloudWatchLogs"),
+            (
+                "TargetArn",
+                "arn:aws:logs:eu-west-1:123456789012:log-group:orders",
+            ),
+        ]),
+        &msk_with(&[
+            ("TargetKind", "CloudWatchLogs"),
+            (
+                "TargetArn",
+                "arn:aws:logs:eu-west-1:123456789012:log-group:orders:*",
+            ),
+        ]),
+        "TargetArn",
     );
 }

@@ -50,6 +50,10 @@ enum Command {
         /// Batch limit in bytes (overrides CLAIM_CHECK_MAX_BATCH_BYTES).
         #[arg(long)]
         max_batch_bytes: Option<usize>,
+        /// The pipe's target, whose limits apply (overrides CLAIM_CHECK_TARGET): event-bus, sqs,
+        /// sns, lambda, step-functions, kinesis, firehose or cloudwatch-logs.
+        #[arg(long, value_name = "KIND")]
+        target: Option<String>,
         /// Offload every value, not only those that do not fit (CLAIM_CHECK_OFFLOAD=always).
         #[arg(long)]
         always: bool,
@@ -195,11 +199,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bucket,
             max_event_bytes,
             max_batch_bytes,
+            target,
             always,
             quiet,
         } => {
             let flags = [
                 ("CLAIM_CHECK_BUCKET", "--bucket", bucket),
+                ("CLAIM_CHECK_TARGET", "--target", target),
                 (
                     "CLAIM_CHECK_MAX_EVENT_BYTES",
                     "--max-event-bytes",
