@@ -365,3 +365,63 @@ async fn no_payload_key_or_header_value_reaches_the_logs() {
     assert!(output.contains("StoreError"), "{output}");
     assert!(!output.contains(MARKER));
 }
+
+/// A batch of `count` records with JSON values of `size` bytes.
+fn generated_batch(count: usize, size: usize) -> Vec<u8> {
+    let records: Vec<Value> = (0..count)
+        .map(|i| {
+            let value = format!("{{\"type\":\"T\",\"n\":{i},\"pad\":\"{}\"}}", "p".repeat(size));
+            serde_json::json!({
+                "eventSource": "aws:kafka", "topic": "orders", "partition": "0", "offset": i,
+                "timestamp": 1_764_115_200_000i64, "timestampType": "CREATE_TIME",
+                "key": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("k{i}")),
+                "value": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, value),
+            })
+        })
+        .collect();
+    serde_json::to_vec(&records).unwrap()
+}
+
+/// The function as Lambda runs it, set for an event bus, an SQS queue and a Step Functions
+/// state machine: each response is one the target accepts (checked against the targets' own
+/// limits in `common::targets`), and a batch larger than a bus takes fails naming BatchSize.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_target_setting_gets_responses_its_target_accepts() {
+    let server = SeaweedFs::start();
+    let bucket = server.bucket("targets").await;
+    for (target, batches) in [
+        ("event-bus", vec![(10, 40_000), (10, 300_000), (3, 10)]),
+        ("sqs", vec![(10, 40_000), (10, 2_000)]),
+        ("step-functions", vec![(30, 12_000), (100, 1_000)]),
+    ] {
+        let mut env = function_env(&server, &bucket);
+        env.push(("CLAIM_CHECK_TARGET", target.to_string()));
+        let watch = Watch::start(&env);
+        for (count, size) in batches {
+            let input = generated_batch(count, size);
+            let (status, body) = watch.invoke(&input);
+            assert_eq!(status, 200, "{target}: {}", String::from_utf8_lossy(&body));
+            common::targets::assert_accepted(target, &body);
+            let events: Vec<Value> = serde_json::from_slice(&body).unwrap();
+            assert_eq!(events.len(), count);
+        }
+        if target == "event-bus" {
+            let (status, body) = watch.invoke(&generated_batch(11, 10));
+            let error: Value = serde_json::from_slice(&body).unwrap();
+            assert_ne!(status, 200);
+            assert_eq!(error["errorType"], "TargetBatchSizeExceeded", "{error}");
+            assert!(
+                error["errorMessage"]
+                    .as_str()
+                    .unwrap()
+                    .contains("BatchSize"),
+                "{error}"
+            );
+            let output = watch.output();
+            assert!(
+                output.contains("\"UnfittableBatches\":1") && output.contains("setting_to_change"),
+                "{output}"
+            );
+        }
+    }
+}
