@@ -285,6 +285,12 @@ pub struct Resolver {
 struct Event<'a> {
     #[serde(borrow, default)]
     detail: Option<&'a RawValue>,
+    /// `Notification` for an SNS notification (an SQS message from a topic without raw delivery).
+    #[serde(default, rename = "Type")]
+    sns_type: Option<String>,
+    /// An SNS notification's message: the event, as a string.
+    #[serde(default, rename = "Message")]
+    sns_message: Option<String>,
     #[serde(borrow, default)]
     topic: Option<&'a RawValue>,
     #[serde(default)]
@@ -339,6 +345,13 @@ impl Resolver {
         let not_ours = |why: &str| ResolveError::NotAClaimCheck(why.to_string());
         let mut parsed: Event<'_> =
             serde_json::from_str(event).map_err(|_| not_ours("the input is not a JSON object"))?;
+        // An SNS notification (as an SQS queue subscribed to a topic receives it): the event is
+        // its message.
+        if parsed.sns_type.as_deref() == Some("Notification")
+            && let Some(message) = parsed.sns_message.take()
+        {
+            return Box::pin(self.resolve(&message)).await;
+        }
         // A whole EventBridge event: the record's event is its `detail`.
         if let Some(detail) = parsed.detail {
             parsed = serde_json::from_str(detail.get())
@@ -523,6 +536,56 @@ pub fn parse_object_arn(arn: &str) -> Option<(String, String)> {
     Some((bucket.to_string(), key.to_string()))
 }
 
+/// Events as each pipe target delivers them to a consumer, in the `aws_lambda_events` types a
+/// Rust Lambda function receives: an EventBridge event (a rule on the bus), an SQS event (a queue
+/// target, or a queue subscribed to a topic target), an SNS event (a topic target). A Lambda or
+/// Step Functions target receives the JSON array itself: [`Resolver::resolve_all`].
+impl Resolver {
+    /// Resolves the `detail` of an EventBridge event. With `EventBridgeEvent<Box<RawValue>>` an
+    /// inline JSON value comes back byte for byte; with the default `Value` detail, as equal JSON.
+    ///
+    /// # Errors
+    /// A [`ResolveError`], as for [`Resolver::resolve`].
+    pub async fn resolve_eventbridge<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        event: &aws_lambda_events::event::eventbridge::EventBridgeEvent<T>,
+    ) -> Result<Resolved, ResolveError> {
+        let detail = serde_json::to_string(&event.detail)
+            .map_err(|_| ResolveError::NotAClaimCheck("`detail` cannot be serialized".into()))?;
+        self.resolve(&detail).await
+    }
+
+    /// Resolves each message of an SQS event, in order: its body is an event, or an SNS
+    /// notification holding one.
+    pub async fn resolve_sqs(
+        &self,
+        event: &aws_lambda_events::event::sqs::SqsEvent,
+    ) -> Vec<Result<Resolved, ResolveError>> {
+        let mut resolved = Vec::with_capacity(event.records.len());
+        for message in &event.records {
+            resolved.push(match &message.body {
+                Some(body) => self.resolve(body).await,
+                None => Err(ResolveError::NotAClaimCheck(
+                    "the SQS message has no body".into(),
+                )),
+            });
+        }
+        resolved
+    }
+
+    /// Resolves each record of an SNS event, in order: its message is an event.
+    pub async fn resolve_sns(
+        &self,
+        event: &aws_lambda_events::event::sns::SnsEvent,
+    ) -> Vec<Result<Resolved, ResolveError>> {
+        let mut resolved = Vec::with_capacity(event.records.len());
+        for record in &event.records {
+            resolved.push(self.resolve(&record.sns.message).await);
+        }
+        resolved
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,6 +707,80 @@ mod tests {
             r.resolve(&wrapped).await.unwrap().bytes.as_deref(),
             Some(&payload[..])
         );
+    }
+
+    #[tokio::test]
+    async fn events_resolve_as_every_target_delivers_them() {
+        use aws_lambda_events::event::{
+            eventbridge::EventBridgeEvent, sns::SnsEvent, sqs::SqsEvent,
+        };
+        let payloads: [&[u8]; 2] = [&[9u8; 1000], br#"{"a":[1,2],"b":"x"}"#];
+        let (events, store) = events(
+            Settings {
+                offload: OffloadMode::Always,
+                ..Settings::default()
+            },
+            &[Some(payloads[0]), Some(payloads[1])],
+        )
+        .await;
+        let (r, _) = resolver(&store, &["claims"]);
+        let bytes = |results: Vec<Result<Resolved, ResolveError>>| -> Vec<Vec<u8>> {
+            results
+                .into_iter()
+                .map(|r| r.unwrap().bytes.unwrap().to_vec())
+                .collect()
+        };
+        let expected: Vec<Vec<u8>> = payloads.iter().map(|p| p.to_vec()).collect();
+
+        // An event bus: a rule's target gets the EventBridge event.
+        for event in &events {
+            let envelope = format!(
+                r#"{{"version":"0","id":"1","detail-type":"kafka-record","source":"kafka-claim-check","account":"123456789012","time":"2026-11-28T12:00:00Z","region":"eu-west-1","resources":[],"detail":{event}}}"#
+            );
+            let typed: EventBridgeEvent<Box<RawValue>> = serde_json::from_str(&envelope).unwrap();
+            assert!(r.resolve_eventbridge(&typed).await.is_ok());
+            let untyped: EventBridgeEvent = serde_json::from_str(&envelope).unwrap();
+            assert!(r.resolve_eventbridge(&untyped).await.is_ok());
+        }
+        // An SQS target: each message body is an event; through an SNS topic without raw
+        // delivery, an SNS notification holding one.
+        let sqs = |bodies: Vec<String>| -> SqsEvent {
+            let records: Vec<serde_json::Value> = bodies
+                .into_iter()
+                .map(|b| serde_json::json!({"messageId": "m", "body": b, "eventSource": "aws:sqs"}))
+                .collect();
+            serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+        };
+        assert_eq!(bytes(r.resolve_sqs(&sqs(events.clone())).await), expected);
+        let notifications: Vec<String> = events
+            .iter()
+            .map(|e| {
+                serde_json::json!({"Type": "Notification", "MessageId": "n", "Message": e})
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(bytes(r.resolve_sqs(&sqs(notifications)).await), expected);
+        // An SNS target: each record's message is an event.
+        let records: Vec<serde_json::Value> = events
+            .iter()
+            .map(|e| serde_json::json!({"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:eu-west-1:123456789012:t:s", "Sns": {
+                "Type": "Notification", "MessageId": "n", "TopicArn": "arn:aws:sns:eu-west-1:123456789012:t",
+                "Message": e, "Timestamp": "2026-11-28T12:00:00Z", "SignatureVersion": "1", "Signature": "x",
+                "SigningCertUrl": "https://x", "UnsubscribeUrl": "https://x", "MessageAttributes": {}}}))
+            .collect();
+        let sns: SnsEvent =
+            serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
+        assert_eq!(bytes(r.resolve_sns(&sns).await), expected);
+        // A Lambda or Step Functions target: the array itself.
+        let array = format!("[{}]", events.join(","));
+        let all: Vec<Vec<u8>> = r
+            .resolve_all(&array)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| x.bytes.unwrap().to_vec())
+            .collect();
+        assert_eq!(all, expected);
     }
 
     #[tokio::test]
