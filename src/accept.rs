@@ -12,7 +12,9 @@
 //!   such an integer);
 //! - "PutEvents will only process nested JSON up to 1000 levels deep", counted as the target sees
 //!   the event: inside the envelope that wraps `detail`;
-//! - no object has the same key twice (parsers disagree on which value wins).
+//! - no object has the same key twice (parsers disagree on which value wins);
+//! - no raw U+FFFE or U+FFFF, which SQS refuses in a message (SendMessage: "#x9 | #xA | #xD |
+//!   #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"); escaped, they are the same JSON.
 //!
 //! [`check_event`] is one function so that every encoding, present and future, is held to the same
 //! rule: the property tests and the fuzz target assert it over every event they see.
@@ -58,6 +60,9 @@ pub enum Rejection {
     /// An object has a key twice.
     #[error("an object in the event has the same key twice")]
     DuplicateKey,
+    /// U+FFFE or U+FFFF unescaped.
+    #[error("the event holds U+FFFE or U+FFFF unescaped, which SQS refuses")]
+    RefusedCharacter,
     /// A number outside the signed 64-bit range.
     #[error("the event holds a number outside the signed 64-bit range")]
     NumberOutOfRange,
@@ -95,6 +100,9 @@ pub fn check_json(event: &[u8]) -> Result<(), Rejection> {
     std::str::from_utf8(event).map_err(|_| Rejection::NotUtf8)?;
     if event.first() != Some(&b'{') {
         return Err(Rejection::NotAnObject);
+    }
+    if crate::encoding::has_refused_character(event) {
+        return Err(Rejection::RefusedCharacter);
     }
     strict_json::check(event, MAX_NESTING - WRAPPER_LEVELS).map_err(|violation| match violation {
         Violation::Syntax => Rejection::NotAnObject,
@@ -158,6 +166,11 @@ mod tests {
         assert_eq!(check_json(b"{\"a\":1}x"), Err(Rejection::NotAnObject));
         assert_eq!(check_json(b"{\"a\":\"\xff\"}"), Err(Rejection::NotUtf8));
         assert_eq!(check_json(b""), Err(Rejection::NotAnObject));
+        assert_eq!(
+            check_json("{\"a\":\"\u{FFFF}\"}".as_bytes()),
+            Err(Rejection::RefusedCharacter)
+        );
+        assert_eq!(check_json(br#"{"a":"\uffff"}"#), Ok(()));
     }
 
     #[test]

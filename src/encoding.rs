@@ -115,7 +115,9 @@ pub fn is_strict_json(bytes: &[u8]) -> bool {
         (Some(first), Some(last)) if !is_json_ws(*first) && !is_json_ws(*last) => {}
         _ => return false,
     }
-    std::str::from_utf8(bytes).is_ok() && crate::strict_json::validate(bytes)
+    std::str::from_utf8(bytes).is_ok()
+        && crate::strict_json::validate(bytes)
+        && !has_refused_character(bytes)
 }
 
 fn is_json_ws(b: u8) -> bool {
@@ -166,14 +168,43 @@ pub fn write_encoded(out: &mut Vec<u8>, bytes: &[u8], encoding: Encoding) {
     }
 }
 
+/// True when `bytes` hold U+FFFE or U+FFFF (`EF BF BE`, `EF BF BF`): characters SQS refuses in
+/// a message ("#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"), so
+/// events never carry them raw.
+pub fn has_refused_character(bytes: &[u8]) -> bool {
+    memchr::memmem::find_iter(bytes, b"\xEF\xBF")
+        .any(|i| matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
+}
+
 /// Appends `s` to `out` as a JSON string literal, escaped exactly as `serde_json` does (a test
-/// checks): runs without a quote, a backslash or a control character are copied eight bytes at
-/// a time.
+/// checks), except that U+FFFE and U+FFFF are escaped too ([`has_refused_character`]): runs
+/// without a quote, a backslash or a control character are copied eight bytes at a time.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    if has_refused_character(s.as_bytes()) {
+        let mut rest = s;
+        while let Some(at) = rest.find(['\u{FFFE}', '\u{FFFF}']) {
+            write_json_str_body(out, &rest[..at]);
+            let refused = rest[at..].chars().next().unwrap_or_default();
+            out.extend_from_slice(if refused == '\u{FFFE}' {
+                b"\\ufffe"
+            } else {
+                b"\\uffff"
+            });
+            rest = &rest[at + refused.len_utf8()..];
+        }
+        write_json_str_body(out, rest);
+    } else {
+        write_json_str_body(out, s);
+    }
+    out.push(b'"');
+}
+
+/// The escaped characters of a JSON string, without the quotes.
+fn write_json_str_body(out: &mut Vec<u8>, s: &str) {
     use crate::strict_json::{STRING_STOP, string_stops};
     let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -198,7 +229,6 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
         copied = i;
     }
     out.extend_from_slice(&bytes[copied..]);
-    out.push(b'"');
 }
 
 /// The escape of a quote, a backslash or a control character, in `serde_json`'s forms.
@@ -243,7 +273,9 @@ pub mod reference {
             _ => return false,
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        StrictJson { depth: 0 }.deserialize(&mut de).is_ok() && de.end().is_ok()
+        StrictJson { depth: 0 }.deserialize(&mut de).is_ok()
+            && de.end().is_ok()
+            && !String::from_utf8_lossy(bytes).contains(['\u{FFFE}', '\u{FFFF}'])
     }
 
     /// A JSON validator at nesting `depth`: deserializing with it walks the whole document and
@@ -354,8 +386,13 @@ mod tests {
         ) {
             let mut ours = b"x".to_vec();
             write_json_str(&mut ours, &text);
-            let theirs = serde_json::to_vec(&text).unwrap();
-            prop_assert_eq!(&ours[1..], &theirs[..]);
+            let theirs = serde_json::to_string(&text)
+                .unwrap()
+                .replace('\u{FFFE}', "\\ufffe")
+                .replace('\u{FFFF}', "\\uffff");
+            prop_assert_eq!(&ours[1..], theirs.as_bytes());
+            prop_assert!(!has_refused_character(&ours));
+            prop_assert_eq!(serde_json::from_slice::<String>(&ours[1..]).unwrap(), text);
         }
     }
 
@@ -406,6 +443,27 @@ mod tests {
         assert_eq!(classify_key(&[0, 1, 2]), Encoding::Base64);
         // Values keep the general rule.
         assert_eq!(classify(b"338646672"), Encoding::Json);
+    }
+
+    #[test]
+    fn characters_sqs_refuses_are_never_written_raw() {
+        let text = "a\u{FFFF}b\u{FFFE}\u{FFFD}";
+        assert!(has_refused_character(text.as_bytes()));
+        assert!(!has_refused_character("\u{FFFD}\u{E000}".as_bytes()));
+        let json = format!("{{\"a\":\"{text}\"}}");
+        assert_eq!(classify(json.as_bytes()), Encoding::Text);
+        assert_eq!(
+            classify(br#"{"a":"\uffff"}"#),
+            Encoding::Json,
+            "escaped, it stays JSON"
+        );
+        let mut out = Vec::new();
+        write_encoded(&mut out, text.as_bytes(), Encoding::Text);
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "\"a\\uffffb\\ufffe\u{FFFD}\""
+        );
+        assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), text);
     }
 
     #[test]

@@ -228,7 +228,10 @@ pub fn kept_fields(payload: &[u8], pointers: &[String]) -> Option<Vec<u8>> {
     if kept.is_empty() {
         return None;
     }
-    serde_json::to_vec(&kept).ok()
+    // serde_json writes an escaped U+FFFE or U+FFFF raw: keep nothing rather than that.
+    serde_json::to_vec(&kept)
+        .ok()
+        .filter(|k| !crate::encoding::has_refused_character(k))
 }
 
 fn insert_at(

@@ -107,6 +107,9 @@ fn payload() -> impl Strategy<Value = Option<Vec<u8>>> {
         1 => (10_000usize..400_000).prop_map(|n| Some(vec![b'z'; n])),
         1 => (1usize..100_000).prop_map(|n| Some(format!("[{}1]", "1,".repeat(n)).into_bytes())),
         2 => json_numbers().prop_map(Some),
+        // U+FFFF raw in text, and escaped in JSON whose field a claim check keeps (`/n`).
+        1 => (0usize..300_000).prop_map(|n| Some(format!("x\u{FFFF}{}", "y".repeat(n)).into_bytes())),
+        1 => (0usize..300_000).prop_map(|n| Some(format!("{{\"n\":\"\\uffff\",\"pad\":\"{}\"}}", "p".repeat(n)).into_bytes())),
         1 => (1usize..300).prop_map(|depth| Some(format!("{}0{}", "[".repeat(depth), "]".repeat(depth)).into_bytes())),
     ]
 }
