@@ -439,6 +439,46 @@ mod tests {
     }
 
     #[test]
+    fn the_target_sets_the_size_defaults_and_explicit_settings_override_them() {
+        let s = from(&[("CLAIM_CHECK_TARGET", "kinesis")]).unwrap();
+        assert_eq!(s.target, Target::Kinesis);
+        assert_eq!(
+            (
+                s.max_event_bytes,
+                s.max_batch_bytes,
+                s.envelope_reserve_bytes
+            ),
+            (1_048_576, 5_242_880, 256)
+        );
+        let s = from(&[
+            ("CLAIM_CHECK_TARGET", "sqs"),
+            ("CLAIM_CHECK_MAX_EVENT_BYTES", "1048576"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                s.max_event_bytes,
+                s.max_batch_bytes,
+                s.envelope_reserve_bytes
+            ),
+            (1_048_576, 1_048_576, 0)
+        );
+        let s = from(&[
+            ("CLAIM_CHECK_TARGET", "step-functions"),
+            ("CLAIM_CHECK_MAX_BATCH_BYTES", "100000"),
+        ])
+        .unwrap();
+        assert_eq!(s.max_batch_bytes, 100_000);
+        assert_eq!(from(&[]).unwrap().target, Target::EventBus);
+        let err = from(&[("CLAIM_CHECK_TARGET", "bus")]).unwrap_err();
+        assert_eq!(err.variable, "CLAIM_CHECK_TARGET");
+        assert!(
+            err.expected.contains("event-bus") && err.expected.contains("cloudwatch-logs"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn batch_limit_defaults_to_the_event_limit() {
         let s = from(&[("CLAIM_CHECK_MAX_EVENT_BYTES", "1048576")]).unwrap();
         assert_eq!(s.max_batch_bytes, 1_048_576);
