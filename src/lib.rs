@@ -29,9 +29,11 @@
 //! - Storing: [`store`] (the [`store::PayloadStore`] trait, with S3, local-directory and in-memory
 //!   stores).
 //! - Consuming: [`resolve`] (events back into verified payloads), [`listing`] (finding stored
-//!   objects), [`report`] (what the `claim-check` command prints).
+//!   objects), [`report`] (what the `claim-check` command prints), [`commands`] (its operations).
 
 pub mod accept;
+#[cfg(feature = "aws")]
+pub mod commands;
 pub mod config;
 pub mod decode;
 pub mod encoding;

@@ -1,18 +1,12 @@
 //! `claim-check`: run the enrichment pipeline locally, with no AWS account.
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use kafka_claim_check::config::{MAX_RESPONSE_BYTES, OffloadMode, ResolverSettings};
-use kafka_claim_check::keys::{self, Kind};
-use kafka_claim_check::listing::{self, Listed, Query};
-use kafka_claim_check::resolve::{self, ResolveError, Resolved, Resolver};
-use kafka_claim_check::store::{self, PayloadStore, causes};
-use kafka_claim_check::{Enricher, Settings, json, report};
+use kafka_claim_check::commands::{self, StoreLocation};
+use kafka_claim_check::keys::Kind;
+use kafka_claim_check::store::causes;
 
 /// Claim-check enrichment for EventBridge Pipes with Kafka sources, run locally.
 ///
@@ -173,25 +167,7 @@ enum KindArg {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Cli::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("claim-check: {}", causes(err.as_ref()));
-            ExitCode::from(match err.downcast_ref::<ResolveError>() {
-                Some(ResolveError::BucketNotAllowed { .. }) => 3,
-                Some(ResolveError::ObjectMissing { .. }) => 4,
-                Some(ResolveError::SizeMismatch { .. } | ResolveError::ChecksumMismatch { .. }) => {
-                    5
-                }
-                Some(ResolveError::NotAClaimCheck(_)) => 6,
-                _ => 1,
-            })
-        }
-    }
-}
-
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let result = match Cli::parse().command {
         Command::Invoke {
             file,
             compact,
@@ -203,66 +179,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             always,
             quiet,
         } => {
-            let flags = [
-                ("CLAIM_CHECK_BUCKET", "--bucket", bucket),
-                ("CLAIM_CHECK_TARGET", "--target", target),
-                (
-                    "CLAIM_CHECK_MAX_EVENT_BYTES",
-                    "--max-event-bytes",
-                    max_event_bytes.map(|n| n.to_string()),
-                ),
-                (
-                    "CLAIM_CHECK_MAX_BATCH_BYTES",
-                    "--max-batch-bytes",
-                    max_batch_bytes.map(|n| n.to_string()),
-                ),
-            ];
-            let mut settings = Settings::from_lookup(|name| {
-                let flag = flags.iter().find(|(v, ..)| *v == name);
-                flag.and_then(|(.., value)| value.clone())
-                    .or_else(|| std::env::var(name).ok())
+            commands::invoke(commands::Invoke {
+                file,
+                compact,
+                store_dir,
+                bucket,
+                max_event_bytes,
+                max_batch_bytes,
+                target,
+                always,
+                quiet,
             })
-            .map_err(|err| {
-                match flags
-                    .iter()
-                    .find(|(v, _, value)| *v == err.variable && value.is_some())
-                {
-                    // The user typed a flag, not the variable: name the flag.
-                    Some((_, flag, _)) => {
-                        anyhow::anyhow!("{flag} {}: expected {}", err.value, err.expected)
-                    }
-                    None => err.into(),
-                }
-            })?;
-            if always {
-                settings.offload = OffloadMode::Always;
-            }
-            let request = read_input(&file)?;
-            if request.len() > MAX_RESPONSE_BYTES {
-                eprintln!(
-                    "claim-check: warning: the batch is {} bytes; EventBridge Pipes sends an enrichment at most 6 MB ({MAX_RESPONSE_BYTES} bytes), so no pipe can send this batch",
-                    request.len()
-                );
-            }
-            let store = store::open(&settings, &store_dir).await?;
-            let location = store.uri(&settings.key_prefix);
-            let enriched = Enricher::new(settings, store)
-                .enrich(&request, None)
-                .await?;
-            print_events(&enriched.body, compact)?;
-            if !quiet {
-                let s = &enriched.summary;
-                eprintln!(
-                    "{} record(s): {} inline, {} claim check(s), {} dead letter(s); {} object(s) written, {} already there, under {location}",
-                    s.records,
-                    s.inline,
-                    s.offloaded,
-                    s.dead_lettered,
-                    s.objects_stored - s.objects_existing,
-                    s.objects_existing
-                );
-            }
-            Ok(())
+            .await
         }
         Command::Resolve {
             file,
@@ -272,25 +200,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             output,
             output_dir,
         } => {
-            let mut entries = allow;
-            if entries.is_empty() {
-                entries = ResolverSettings::from_lookup(|name| std::env::var(name).ok()).allowed;
-            }
-            // The local store needs no settings; S3 needs the encryption and owner ones.
-            let settings = match entries.is_empty() {
-                true => Settings::default(),
-                false => Settings::from_env()?,
-            };
-            let (store, allowlist) = resolve::open(&settings, &entries, &store_dir).await?;
-            let input =
-                String::from_utf8(read_input(&file)?).context("the events are not UTF-8 text")?;
-            let resolved = Resolver::new(store, allowlist)
-                .resolve_all(&input)
-                .await
-                .map_err(|(index, err)| {
-                    anyhow::Error::new(err).context(format!("event {index}"))
-                })?;
-            write_resolved(&resolved, json, output, output_dir)
+            commands::resolve(commands::Resolve {
+                file,
+                allow,
+                store_dir,
+                json,
+                output,
+                output_dir,
+            })
+            .await
         }
         Command::List {
             store,
@@ -303,45 +221,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             limit,
         } => {
-            let (settings, store) = open_store(&store).await?;
-            let query = Query {
-                kinds: match kind {
-                    KindArg::Payloads => vec![Kind::Payload],
-                    KindArg::DeadLetters => vec![Kind::DeadLetter],
-                    KindArg::All => vec![Kind::Payload, Kind::DeadLetter],
-                },
+            let kinds = match kind {
+                KindArg::Payloads => vec![Kind::Payload],
+                KindArg::DeadLetters => vec![Kind::DeadLetter],
+                KindArg::All => vec![Kind::Payload, Kind::DeadLetter],
+            };
+            let store = store.into();
+            commands::list(commands::List {
+                store,
+                kinds,
                 topic,
                 partition,
                 from_offset,
                 to_offset,
-                since: since.as_deref().map(parse_since).transpose()?,
-                limit: limit.unwrap_or(usize::MAX),
-            };
-            let mut stdout = std::io::stdout().lock();
-            if !json {
-                writeln!(stdout, "{}", report::listing_header())?;
-            }
-            let shown = listing::list::<anyhow::Error>(
-                store.as_ref(),
-                &settings.key_prefix,
-                &query,
-                |listed| {
-                    match listed {
-                        Listed::Match(parsed, object) => {
-                            writeln!(stdout, "{}", report::listing_line(parsed, object, json))?
-                        }
-                        Listed::Progress(seen) => eprintln!("… {seen} objects listed"),
-                    }
-                    Ok(())
-                },
-            )
-            .await?;
-            stdout.flush()?;
-            eprintln!(
-                "{shown} object(s) under {}",
-                store.uri(&settings.key_prefix)
-            );
-            Ok(())
+                since,
+                json,
+                limit,
+            })
+            .await
         }
         Command::Show {
             key,
@@ -349,34 +246,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             output,
         } => {
-            let (settings, store) = open_store(&store).await?;
-            let object = store.get(store.bucket(), &key).await?;
-            let parsed = keys::parse_key(&settings.key_prefix, &key);
-            let check = parsed
-                .as_ref()
-                .map(|p| resolve::verify(store.bucket(), &key, &object.body, None, &p.sha256));
-            if let Some(path) = &output {
-                std::fs::write(path, &object.body)
-                    .with_context(|| format!("could not write {}", path.display()))?;
-            }
-            let out = report::describe_object(
-                &key,
-                &store.uri(&key),
-                parsed.as_ref(),
-                &object,
-                matches!(check, Some(Ok(()))),
-            );
-            write_stdout(&if json { out } else { json::pretty(&out) })?;
-            match check {
-                Some(result) => Ok(result?),
-                None => {
-                    eprintln!(
-                        "claim-check: the key is not one this function writes under {:?}: nothing to verify against",
-                        settings.key_prefix
-                    );
-                    Ok(())
-                }
-            }
+            commands::show(commands::Show {
+                key,
+                store: store.into(),
+                json,
+                output,
+            })
+            .await
         }
         Command::Reemit {
             key,
@@ -384,134 +260,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             record,
             compact,
         } => {
-            let (settings, store) = open_store(&store).await?;
-            let parsed = keys::parse_key(&settings.key_prefix, &key)
-                .filter(|p| p.kind == Kind::DeadLetter)
-                .ok_or_else(|| anyhow::anyhow!("{key} is not a dead letter under {:?} (to write a stored payload back out, use `claim-check show KEY -o FILE`)", settings.key_prefix))?;
-            let raw = match &record {
-                Some(path) => {
-                    let raw = std::fs::read(path)
-                        .with_context(|| format!("could not read {}", path.display()))?;
-                    if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-                        anyhow::bail!(
-                            "--record {}: expected one record, a JSON object as the dead letter stores it (`claim-check show {key} -o FILE` writes it out to edit)",
-                            path.display()
-                        );
-                    }
-                    raw
-                }
-                None => {
-                    let object = store.get(store.bucket(), &key).await?;
-                    resolve::verify(store.bucket(), &key, &object.body, None, &parsed.sha256)?;
-                    object.body.to_vec()
-                }
-            };
-            let request = [&b"["[..], &raw, b"]"].concat();
-            let enriched = Enricher::new(settings, store)
-                .enrich(&request, None)
-                .await?;
-            print_events(&enriched.body, compact)?;
-            if enriched.summary.dead_lettered > 0 {
-                eprintln!(
-                    "claim-check: the record is still a dead letter (see error.code); fix it and pass it with --record"
-                );
-            }
-            Ok(())
+            commands::reemit(commands::Reemit {
+                key,
+                store: store.into(),
+                record,
+                compact,
+            })
+            .await
         }
-    }
-}
-
-/// The settings from the environment and the store the flags name.
-async fn open_store(args: &StoreArgs) -> anyhow::Result<(Settings, Arc<dyn PayloadStore>)> {
-    let settings = Settings::from_lookup(|name| match name {
-        "CLAIM_CHECK_BUCKET" => args.bucket.clone().or_else(|| std::env::var(name).ok()),
-        _ => std::env::var(name).ok(),
-    })?;
-    let store = store::open(&settings, &args.store_dir).await?;
-    Ok((settings, store))
-}
-
-/// The events on standard output: pretty, or exactly as the function returns them.
-fn print_events(body: &[u8], compact: bool) -> std::io::Result<()> {
-    write_stdout(&if compact {
-        body.to_vec()
-    } else {
-        json::pretty(body)
-    })
-}
-
-fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes)?;
-    stdout.write_all(b"\n")?;
-    stdout.flush()
-}
-
-fn parse_since(text: &str) -> anyhow::Result<std::time::SystemTime> {
-    if let Ok(time) = humantime::parse_rfc3339_weak(text) {
-        return Ok(time);
-    }
-    let age = humantime::parse_duration(text).with_context(|| {
-        format!("--since {text:?}: expected a time (2026-11-26T10:00:00Z) or an age (2h, 30m)")
-    })?;
-    Ok(std::time::SystemTime::now() - age)
-}
-
-fn write_resolved(
-    resolved: &[Resolved],
-    json: bool,
-    output: Option<PathBuf>,
-    output_dir: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    if json {
-        let described: Vec<Vec<u8>> = resolved.iter().map(report::describe_resolved).collect();
-        let out = match described.as_slice() {
-            [one] => one.clone(),
-            many => [&b"["[..], &many.join(&b","[..]), b"]"].concat(),
-        };
-        return Ok(write_stdout(&json::pretty(&out))?);
-    }
-    if let Some(dir) = output_dir {
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("could not create {}", dir.display()))?;
-        for (i, r) in resolved.iter().enumerate() {
-            let path = dir.join(report::resolved_file_name(i, r));
-            std::fs::write(&path, r.bytes.as_deref().unwrap_or_default())
-                .with_context(|| format!("could not write {}", path.display()))?;
-        }
-        eprintln!("{} payload(s) written to {}", resolved.len(), dir.display());
-        return Ok(());
-    }
-    let [one] = resolved else {
-        anyhow::bail!(
-            "{} events resolved: use --output-dir DIR for one file each, or --json",
-            resolved.len()
-        );
     };
-    let Some(bytes) = one.bytes.as_deref() else {
-        anyhow::bail!("the event is a tombstone: its value is null (use --json to see it)");
-    };
-    match output {
-        Some(path) => std::fs::write(&path, bytes)
-            .with_context(|| format!("could not write {}", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes)?;
-            stdout.flush()?;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("claim-check: {}", causes(err.as_ref()));
+            ExitCode::from(commands::exit_code(&err))
         }
     }
-    Ok(())
 }
 
-fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    if file.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("could not read the batch from standard input")?;
-        Ok(buf)
-    } else {
-        std::fs::read(file)
-            .with_context(|| format!("could not read the batch file {}", file.display()))
+impl From<StoreArgs> for StoreLocation {
+    fn from(args: StoreArgs) -> Self {
+        StoreLocation {
+            bucket: args.bucket,
+            store_dir: args.store_dir,
+        }
     }
 }
