@@ -37,85 +37,85 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 
 /// The `invoke` command's arguments.
 pub struct Invoke {
-    /// See `claim-check invoke --help`.
+    /// The batch file, or `-` for standard input.
     pub file: PathBuf,
-    /// See `claim-check invoke --help`.
+    /// Print the events on one line, as the function returns them.
     pub compact: bool,
-    /// See `claim-check invoke --help`.
+    /// Directory of the local store, used when no bucket is set.
     pub store_dir: PathBuf,
-    /// See `claim-check invoke --help`.
+    /// S3 bucket (overrides `CLAIM_CHECK_BUCKET`).
     pub bucket: Option<String>,
-    /// See `claim-check invoke --help`.
+    /// Per-event limit (overrides `CLAIM_CHECK_MAX_EVENT_BYTES`).
     pub max_event_bytes: Option<usize>,
-    /// See `claim-check invoke --help`.
+    /// Request limit (overrides `CLAIM_CHECK_MAX_BATCH_BYTES`).
     pub max_batch_bytes: Option<usize>,
-    /// See `claim-check invoke --help`.
+    /// The pipe's target (overrides `CLAIM_CHECK_TARGET`).
     pub target: Option<String>,
-    /// See `claim-check invoke --help`.
+    /// Offload every value (`CLAIM_CHECK_OFFLOAD=always`).
     pub always: bool,
-    /// See `claim-check invoke --help`.
+    /// Print no summary on standard error.
     pub quiet: bool,
 }
 
 /// The `resolve` command's arguments.
 pub struct Resolve {
-    /// See `claim-check resolve --help`.
+    /// The events file, or `-` for standard input.
     pub file: PathBuf,
-    /// See `claim-check resolve --help`.
+    /// Buckets (or `BUCKET/PREFIX`) that may be read; empty: the settings', else the local store.
     pub allow: Vec<String>,
-    /// See `claim-check resolve --help`.
+    /// Directory of the local store, used when no bucket is allowed.
     pub store_dir: PathBuf,
-    /// See `claim-check resolve --help`.
+    /// Describe each event as JSON instead of writing its bytes.
     pub json: bool,
-    /// See `claim-check resolve --help`.
+    /// Write the single event's bytes to this file.
     pub output: Option<PathBuf>,
-    /// See `claim-check resolve --help`.
+    /// Write one file per event into this directory.
     pub output_dir: Option<PathBuf>,
 }
 
 /// The `list` command's arguments.
 pub struct List {
-    /// See `claim-check list --help`.
+    /// Where the objects are.
     pub store: StoreLocation,
     /// Payloads, dead letters, or both.
     pub kinds: Vec<Kind>,
-    /// See `claim-check list --help`.
+    /// Only this topic.
     pub topic: Option<String>,
-    /// See `claim-check list --help`.
+    /// Only this partition (with `topic`).
     pub partition: Option<i32>,
-    /// See `claim-check list --help`.
+    /// Only offsets from this one on.
     pub from_offset: Option<i64>,
-    /// See `claim-check list --help`.
+    /// Only offsets up to this one.
     pub to_offset: Option<i64>,
-    /// See `claim-check list --help`.
+    /// Only objects written since: a time or an age (`2h`).
     pub since: Option<String>,
-    /// See `claim-check list --help`.
+    /// One JSON object per line instead of a table.
     pub json: bool,
-    /// See `claim-check list --help`.
+    /// Stop after this many objects.
     pub limit: Option<usize>,
 }
 
 /// The `show` command's arguments.
 pub struct Show {
-    /// See `claim-check show --help`.
+    /// The object key.
     pub key: String,
-    /// See `claim-check show --help`.
+    /// Where the object is.
     pub store: StoreLocation,
-    /// See `claim-check show --help`.
+    /// Print the description as JSON.
     pub json: bool,
-    /// See `claim-check show --help`.
+    /// Also write the stored bytes to this file.
     pub output: Option<PathBuf>,
 }
 
 /// The `reemit` command's arguments.
 pub struct Reemit {
-    /// See `claim-check reemit --help`.
+    /// The dead letter's key.
     pub key: String,
-    /// See `claim-check reemit --help`.
+    /// Where the dead letter is.
     pub store: StoreLocation,
-    /// See `claim-check reemit --help`.
+    /// A fixed version of the record to use instead of the stored one.
     pub record: Option<PathBuf>,
-    /// See `claim-check reemit --help`.
+    /// Print the events on one line.
     pub compact: bool,
 }
 
