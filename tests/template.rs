@@ -856,3 +856,84 @@ fn a_target_other_than_the_bus_needs_its_arn() {
         "TargetArn",
     );
 }
+
+/// Every other constrained parameter at its boundary: one value the target service (or the
+/// function) accepts and one it refuses, taken from the service's limits, not from the template.
+#[test]
+fn every_other_constrained_parameter_at_its_boundary() {
+    let secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-AbCdEf";
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let cases: &[(&str, &str, &str)] = &[
+        ("SourceKind", "MSK", "Confluent"),
+        ("MskAuthentication", "IAM", "SASL_PLAIN"),
+        ("SelfManagedAuthentication", "SASL_SCRAM_256", "OAUTH"),
+        ("KafkaCredentialsSecretArn", secret, "kafka-secret"),
+        (
+            "ServerRootCaSecretArn",
+            secret,
+            "arn:aws:s3:::bucket/ca.pem",
+        ),
+        ("SecretsKmsKeyArn", key, "alias/aws/secretsmanager"),
+        ("StartingPosition", "TRIM_HORIZON", "EARLIEST"),
+        // Pipes: MaximumBatchingWindowInSeconds 0 to 300.
+        ("MaximumBatchingWindowInSeconds", "300", "301"),
+        ("EventBusName", "orders.bus-1", "orders bus"),
+        ("KeyPrefix", "claims/", "claims"),
+        // The function: 8,192 at least; PutEvents: 1 MB at most.
+        ("MaxEventBytes", "8192", "8191"),
+        ("MaxEventBytes", "1048576", "1048577"),
+        ("EnvelopeReserveBytes", "4096", "4097"),
+        ("OffloadMode", "always", "never"),
+        ("OnInvalidRecord", "fail", "skip"),
+        ("KmsKeyArn", key, "alias/aws/s3"),
+        ("ClaimCheckExpirationDays", "1", "0"),
+        // Lambda: 128 MB to 10,240 MB.
+        ("FunctionMemorySize", "10240", "10241"),
+        ("FunctionMemorySize", "128", "127"),
+        ("UploadConcurrency", "64", "65"),
+        // CloudWatch Logs retention values.
+        ("LogRetentionDays", "3653", "3650"),
+        ("PipeLogLevel", "TRACE", "DEBUG"),
+        ("EnableMetrics", "off", "no"),
+        // CloudWatch reserves the AWS/ namespaces; the function refuses them.
+        ("MetricsNamespace", "Kafka/Claims", "AWS/Kafka"),
+        ("MetricsTopicDimension", "on", "yes"),
+        ("EnableAlarms", "false", "off"),
+        (
+            "AlarmTopicArn",
+            "arn:aws:sns:eu-west-1:123456789012:alarms",
+            "alarms",
+        ),
+        ("AlarmEmail", "ops@example.com", "ops at example.com"),
+        ("TargetKmsKeyArn", key, "alias/aws/sqs"),
+        ("SqsMessageGroupId", "$.topic", &*"g".repeat(129)),
+        ("StepFunctionsInvocationType", "REQUEST_RESPONSE", "SYNC"),
+        // Kinesis: a partition key of 1 to 256 characters.
+        ("KinesisPartitionKey", &*"k".repeat(256), &*"k".repeat(257)),
+        ("KinesisPartitionKey", "k", ""),
+    ];
+    for (parameter, accepted, refused) in cases {
+        boundary(
+            &msk_with(&[(parameter, accepted)]),
+            &msk_with(&[(parameter, refused)]),
+            parameter,
+        );
+    }
+    // What the template accepts at these boundaries, the function accepts too.
+    for (variable, value) in [
+        ("CLAIM_CHECK_MAX_EVENT_BYTES", "1048576"),
+        ("CLAIM_CHECK_ENVELOPE_RESERVE_BYTES", "4096"),
+        ("CLAIM_CHECK_UPLOAD_CONCURRENCY", "64"),
+        ("CLAIM_CHECK_METRICS_NAMESPACE", "Kafka/Claims"),
+        ("CLAIM_CHECK_KEY_PREFIX", "claims/"),
+    ] {
+        let settings = Settings::from_lookup(|name| (name == variable).then(|| value.to_string()));
+        assert!(settings.is_ok(), "{variable}={value}: {settings:?}");
+    }
+    assert!(
+        Settings::from_lookup(
+            |name| (name == "CLAIM_CHECK_METRICS_NAMESPACE").then(|| "AWS/Kafka".to_string())
+        )
+        .is_err()
+    );
+}
