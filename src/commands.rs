@@ -16,11 +16,26 @@ use crate::store::{self, PayloadStore};
 use crate::{Enricher, Settings, json, report};
 
 /// Where stored objects are: an S3 bucket, or the local directory store.
+#[derive(clap::Args)]
 pub struct StoreLocation {
-    /// S3 bucket (overrides `CLAIM_CHECK_BUCKET`).
+    /// S3 bucket (overrides CLAIM_CHECK_BUCKET).
+    #[arg(long)]
     pub bucket: Option<String>,
     /// Directory of the local store, used when no bucket is set.
+    #[arg(long, default_value = "claim-check-store")]
     pub store_dir: PathBuf,
+}
+
+/// What `claim-check list` lists: claim checks (`payloads`), dead letters, or both (`all`).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kinds {
+    // Plain comments: doc comments would become help texts.
+    // Claim checks.
+    Payloads,
+    // Dead letters.
+    DeadLetters,
+    // Both.
+    All,
 }
 
 /// The exit status for an error: 3 bucket not allowed, 4 object missing, 5 size or checksum
@@ -36,86 +51,119 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 /// The `invoke` command's arguments.
+#[derive(clap::Args)]
 pub struct Invoke {
-    /// The batch file, or `-` for standard input.
+    /// The batch file, or - for standard input.
     pub file: PathBuf,
     /// Print the events on one line, as the function returns them.
+    #[arg(long)]
     pub compact: bool,
     /// Directory of the local store, used when no bucket is set.
+    #[arg(long, default_value = "claim-check-store")]
     pub store_dir: PathBuf,
-    /// S3 bucket (overrides `CLAIM_CHECK_BUCKET`).
+    /// S3 bucket to store claim checks in (overrides CLAIM_CHECK_BUCKET).
+    #[arg(long)]
     pub bucket: Option<String>,
-    /// Per-event limit (overrides `CLAIM_CHECK_MAX_EVENT_BYTES`).
+    /// Per-event limit in bytes (overrides CLAIM_CHECK_MAX_EVENT_BYTES).
+    #[arg(long)]
     pub max_event_bytes: Option<usize>,
-    /// Request limit (overrides `CLAIM_CHECK_MAX_BATCH_BYTES`).
+    /// Batch limit in bytes (overrides CLAIM_CHECK_MAX_BATCH_BYTES).
+    #[arg(long)]
     pub max_batch_bytes: Option<usize>,
-    /// The pipe's target (overrides `CLAIM_CHECK_TARGET`).
+    /// The pipe's target, whose limits apply (overrides CLAIM_CHECK_TARGET): event-bus, sqs,
+    /// sns, lambda, step-functions, kinesis, firehose or cloudwatch-logs.
+    #[arg(long, value_name = "KIND")]
     pub target: Option<String>,
-    /// Offload every value (`CLAIM_CHECK_OFFLOAD=always`).
+    /// Offload every value, not only those that do not fit (CLAIM_CHECK_OFFLOAD=always).
+    #[arg(long)]
     pub always: bool,
     /// Print no summary on standard error.
+    #[arg(long, short)]
     pub quiet: bool,
 }
 
 /// The `resolve` command's arguments.
+#[derive(clap::Args)]
 pub struct Resolve {
-    /// The events file, or `-` for standard input.
+    /// The event file, or - for standard input.
     pub file: PathBuf,
-    /// Buckets (or `BUCKET/PREFIX`) that may be read; empty: the settings', else the local store.
+    /// Buckets (or bucket/key-prefix) that may be read; repeatable. Default:
+    /// CLAIM_CHECK_ALLOWED_BUCKETS (comma-separated), else CLAIM_CHECK_BUCKET.
+    #[arg(long = "allow", value_name = "BUCKET[/PREFIX]")]
     pub allow: Vec<String>,
     /// Directory of the local store, used when no bucket is allowed.
+    #[arg(long, default_value = "claim-check-store")]
     pub store_dir: PathBuf,
-    /// Describe each event as JSON instead of writing its bytes.
+    /// Print a JSON description of each event with its decoded value, instead of the bytes.
+    #[arg(long, conflicts_with_all = ["output", "output_dir"])]
     pub json: bool,
-    /// Write the single event's bytes to this file.
+    /// Write the payload bytes of a single event to this file instead of standard output.
+    #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Write one file per event into this directory.
+    /// Write one file per event into this directory: NNNN-TOPIC-PARTITION-OFFSET.EXT, NNNN the
+    /// event's position in FILE, EXT json, txt or bin.
+    #[arg(long, conflicts_with = "output")]
     pub output_dir: Option<PathBuf>,
 }
 
 /// The `list` command's arguments.
+#[derive(clap::Args)]
 pub struct List {
-    /// Where the objects are.
+    #[command(flatten)]
     pub store: StoreLocation,
-    /// Payloads, dead letters, or both.
-    pub kinds: Vec<Kind>,
+    /// What to list.
+    #[arg(long, value_enum, default_value_t = Kinds::All)]
+    pub kind: Kinds,
     /// Only this topic.
+    #[arg(long)]
     pub topic: Option<String>,
-    /// Only this partition (with `topic`).
+    /// Only this partition (needs --topic).
+    #[arg(long, requires = "topic")]
     pub partition: Option<i32>,
     /// Only offsets from this one on.
+    #[arg(long)]
     pub from_offset: Option<i64>,
     /// Only offsets up to this one.
+    #[arg(long)]
     pub to_offset: Option<i64>,
-    /// Only objects written since: a time or an age (`2h`).
+    /// Only objects written since: a time (2026-11-26T10:00:00Z) or an age (2h, 30m, 7days).
+    #[arg(long)]
     pub since: Option<String>,
     /// One JSON object per line instead of a table.
+    #[arg(long)]
     pub json: bool,
     /// Stop after this many objects.
+    #[arg(long)]
     pub limit: Option<usize>,
 }
 
 /// The `show` command's arguments.
+#[derive(clap::Args)]
 pub struct Show {
-    /// The object key.
+    /// The object key (as in an event's claimCheck.key or a listing).
     pub key: String,
-    /// Where the object is.
+    #[command(flatten)]
     pub store: StoreLocation,
     /// Print the description as JSON.
+    #[arg(long)]
     pub json: bool,
-    /// Also write the stored bytes to this file.
+    /// Also write the stored bytes, exactly, to this file.
+    #[arg(long, short)]
     pub output: Option<PathBuf>,
 }
 
 /// The `reemit` command's arguments.
+#[derive(clap::Args)]
 pub struct Reemit {
     /// The dead letter's key.
     pub key: String,
-    /// Where the dead letter is.
+    #[command(flatten)]
     pub store: StoreLocation,
-    /// A fixed version of the record to use instead of the stored one.
+    /// A fixed version of the record (a JSON object) to use instead of the stored one.
+    #[arg(long)]
     pub record: Option<PathBuf>,
     /// Print the events on one line.
+    #[arg(long)]
     pub compact: bool,
 }
 
@@ -235,7 +283,7 @@ pub async fn resolve(args: Resolve) -> anyhow::Result<()> {
 pub async fn list(args: List) -> anyhow::Result<()> {
     let List {
         store,
-        kinds,
+        kind,
         topic,
         partition,
         from_offset,
@@ -246,7 +294,11 @@ pub async fn list(args: List) -> anyhow::Result<()> {
     } = args;
     let (settings, store) = open_store(&store).await?;
     let query = Query {
-        kinds,
+        kinds: match kind {
+            Kinds::Payloads => vec![Kind::Payload],
+            Kinds::DeadLetters => vec![Kind::DeadLetter],
+            Kinds::All => vec![Kind::Payload, Kind::DeadLetter],
+        },
         topic,
         partition,
         from_offset,
