@@ -120,6 +120,18 @@ impl EnrichError {
             EnrichError::Internal(_) => "InternalError",
         }
     }
+
+    /// The setting or pipe parameter to change when the batch cannot fit its target, if that is
+    /// why the invocation failed.
+    pub fn setting_to_change(&self) -> Option<&'static str> {
+        match self {
+            EnrichError::BatchLimit { .. } => {
+                Some("the pipe's BatchSize, or CLAIM_CHECK_MAX_BATCH_BYTES")
+            }
+            EnrichError::TargetBatchSize { .. } => Some("the pipe's BatchSize"),
+            _ => None,
+        }
+    }
 }
 
 impl From<NoFit> for EnrichError {
@@ -143,20 +155,6 @@ impl From<NoFit> for EnrichError {
                 max,
                 target,
             },
-        }
-    }
-}
-
-impl EnrichError {
-    /// The setting or pipe parameter to change when the batch cannot fit its target, if that is
-    /// why the invocation failed.
-    pub fn setting_to_change(&self) -> Option<&'static str> {
-        match self {
-            EnrichError::BatchLimit { .. } => {
-                Some("the pipe's BatchSize, or CLAIM_CHECK_MAX_BATCH_BYTES")
-            }
-            EnrichError::TargetBatchSize { .. } => Some("the pipe's BatchSize"),
-            _ => None,
         }
     }
 }

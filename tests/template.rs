@@ -28,25 +28,29 @@ fn venv_tool(name: &str) -> std::path::PathBuf {
 fn template() -> &'static Value {
     static TEMPLATE: OnceLock<Value> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
-        let out = Command::new(venv_tool("python"))
-            .args([
-                "-c",
-                "import json, sys\n\
-                 from cfnlint.decode import decode\n\
-                 template, problems = decode('template.yaml')\n\
-                 if problems: sys.exit(str(problems))\n\
-                 print(json.dumps(template))",
-            ])
-            .current_dir(common::repo())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        python_json(
+            "import json, sys\n\
+             from cfnlint.decode import decode\n\
+             template, problems = decode('template.yaml')\n\
+             if problems: sys.exit(str(problems))\n\
+             print(json.dumps(template))",
+        )
     })
+}
+
+/// What a Python snippet, run with the venv's Python in the repository, prints as JSON.
+fn python_json(code: &str) -> Value {
+    let out = Command::new(venv_tool("python"))
+        .args(["-c", code])
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn resource(name: &str) -> &'static Value {
@@ -107,16 +111,9 @@ fn sam_validate_with_lint_passes() {
 fn sam_build_is_opted_in_to_the_cargo_lambda_beta() {
     // `BuildMethod: rust-cargolambda` is a SAM CLI beta feature: without the opt-in, `sam build`
     // asks for it and fails when nobody can answer.
-    let out = Command::new(venv_tool("python"))
-        .args([
-            "-c",
-            "import tomllib, json; print(json.dumps(tomllib.load(open('samconfig.toml', 'rb'))))",
-        ])
-        .current_dir(common::repo())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let config: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config = python_json(
+        "import tomllib, json; print(json.dumps(tomllib.load(open('samconfig.toml', 'rb'))))",
+    );
     assert_eq!(
         config["default"]["build"]["parameters"]["beta_features"],
         true
