@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::config::{MAX_RESPONSE_BYTES, OffloadMode, ResolverSettings};
+use crate::config::{MAX_RESPONSE_BYTES, OffloadMode, RegistrySettings, ResolverSettings};
 use crate::keys::{self, Kind};
 use crate::listing::{self, Listed, Query};
+use crate::registry;
 use crate::resolve::{self, ResolveError, Resolved, Resolver};
 use crate::store::{self, PayloadStore};
 use crate::{Enricher, Settings, json, report};
@@ -104,6 +105,11 @@ pub struct Resolve {
     /// event's position in FILE, EXT json, txt or bin.
     #[arg(long, conflicts_with = "output")]
     pub output_dir: Option<PathBuf>,
+    /// Decode claim-checked avro and jsonschema values to the JSON an inline event carries,
+    /// with schemas from the registry CLAIM_CHECK_SCHEMA_REGISTRY names (default: print the
+    /// record's bytes as stored).
+    #[arg(long)]
+    pub decode: bool,
 }
 
 /// The `list` command's arguments.
@@ -224,9 +230,12 @@ pub async fn invoke(args: Invoke) -> anyhow::Result<()> {
             request.len()
         );
     }
+    let decoder = registry::open(&RegistrySettings::from_env()?)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let store = store::open(&settings, &store_dir).await?;
     let location = store.uri(&settings.key_prefix);
-    let enriched = Enricher::new(settings, store)
+    let enriched = Enricher::with_decoder(settings, store, decoder)
         .enrich(&request, None)
         .await?;
     print_events(&enriched.body, compact)?;
@@ -257,6 +266,7 @@ pub async fn resolve(args: Resolve) -> anyhow::Result<()> {
         json,
         output,
         output_dir,
+        decode,
     } = args;
     let mut entries = allow;
     if entries.is_empty() {
@@ -269,10 +279,26 @@ pub async fn resolve(args: Resolve) -> anyhow::Result<()> {
     };
     let (store, allowlist) = resolve::open(&settings, &entries, &store_dir).await?;
     let input = String::from_utf8(read_input(&file)?).context("the events are not UTF-8 text")?;
-    let resolved = Resolver::new(store, allowlist)
+    let mut resolved = Resolver::new(store, allowlist)
         .resolve_all(&input)
         .await
         .map_err(|(index, err)| anyhow::Error::new(err).context(format!("event {index}")))?;
+    if decode {
+        let registry = RegistrySettings::from_env()?;
+        let Some(decoder) = registry::connect(&registry)
+            .await
+            .map_err(anyhow::Error::msg)?
+        else {
+            anyhow::bail!(
+                "--decode needs a schema registry: set CLAIM_CHECK_SCHEMA_REGISTRY (confluent or glue) and its settings"
+            );
+        };
+        for (index, r) in resolved.iter_mut().enumerate() {
+            r.decode(&decoder)
+                .await
+                .with_context(|| format!("event {index}"))?;
+        }
+    }
     write_resolved(&resolved, json, output, output_dir)
 }
 

@@ -8,6 +8,8 @@
 use std::time::Duration;
 
 use crate::keys::normalize_prefix;
+use serde::Deserialize;
+
 pub use crate::target::Target;
 
 /// PutEvents' historical per-entry limit, and SNS's: the safe default.
@@ -133,6 +135,217 @@ impl Default for Settings {
             deadline_margin: Duration::from_millis(1_500),
             metrics: MetricsSettings::default(),
         }
+    }
+}
+
+/// Which fields of a record carry registry framing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fields {
+    /// Keys are decoded when framed.
+    pub key: bool,
+    /// Values are decoded when framed.
+    pub value: bool,
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields {
+            key: false,
+            value: true,
+        }
+    }
+}
+
+/// The registry's basic-auth credentials (`basic.auth.user.info`, `KEY:SECRET`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The API key or user name.
+    pub user: String,
+    /// The API secret or password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}:***)", self.user)
+    }
+}
+
+impl Credentials {
+    /// Parses `KEY:SECRET`.
+    pub fn parse(user_info: &str) -> Option<Self> {
+        let (user, password) = user_info.split_once(':')?;
+        (!user.is_empty()).then(|| Credentials {
+            user: user.to_string(),
+            password: password.to_string(),
+        })
+    }
+
+    /// Parses a Secrets Manager secret string: `KEY:SECRET`, or a JSON object with `username`
+    /// and `password` (the form Pipes uses for Kafka credentials).
+    pub fn from_secret(secret: &str) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct UserPass {
+            username: String,
+            password: String,
+        }
+        match serde_json::from_str::<UserPass>(secret) {
+            Ok(u) if !u.username.is_empty() => Some(Credentials {
+                user: u.username,
+                password: u.password,
+            }),
+            _ => Credentials::parse(secret.trim()),
+        }
+    }
+}
+
+/// Which schema registry framed values come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RegistryKind {
+    /// None: every value is classified as plain bytes.
+    #[default]
+    None,
+    /// A Confluent Schema Registry (REST API).
+    Confluent,
+    /// The AWS Glue Schema Registry.
+    Glue,
+}
+
+/// The schema-registry settings, read with [`RegistrySettings::from_lookup`] and validated at
+/// cold start like every other setting.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RegistrySettings {
+    /// `CLAIM_CHECK_SCHEMA_REGISTRY`: `none`, `confluent` or `glue`.
+    pub kind: RegistryKind,
+    /// `CLAIM_CHECK_SCHEMA_REGISTRY_URL`: the Confluent registry's URLs (comma-separated, tried
+    /// in turn).
+    pub urls: Vec<String>,
+    /// `CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO`: `KEY:SECRET` for a Confluent registry.
+    pub credentials: Option<Credentials>,
+    /// `CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN`: a Secrets Manager secret holding the Confluent
+    /// registry's credentials, read at cold start.
+    pub secret_arn: Option<String>,
+    /// `CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS`: `value` (default), `key` or `key,value`.
+    pub fields: Fields,
+}
+
+impl RegistrySettings {
+    /// Reads the settings from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable with an unacceptable value.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which maps a variable name to its value.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable with an unacceptable value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let fail = |variable: &'static str, value: &str, expected: &str| ConfigError {
+            variable,
+            value: value.to_string(),
+            expected: expected.to_string(),
+        };
+        const KIND: &str = "CLAIM_CHECK_SCHEMA_REGISTRY";
+        const URL: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_URL";
+        const USER_INFO: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO";
+        const SECRET: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN";
+        const FIELDS: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS";
+        let kind = match get(KIND).as_deref() {
+            None | Some("none") => RegistryKind::None,
+            Some("confluent") => RegistryKind::Confluent,
+            Some("glue") => RegistryKind::Glue,
+            Some(other) => return Err(fail(KIND, other, "none, confluent or glue")),
+        };
+        let url = get(URL);
+        let user_info = get(USER_INFO);
+        let secret_arn = get(SECRET);
+        let fields = match get(FIELDS) {
+            None => Fields::default(),
+            Some(list) => {
+                let mut fields = Fields {
+                    key: false,
+                    value: false,
+                };
+                for name in list.split(',').map(str::trim) {
+                    match name {
+                        "key" => fields.key = true,
+                        "value" => fields.value = true,
+                        _ => return Err(fail(FIELDS, &list, "value, key or key,value")),
+                    }
+                }
+                fields
+            }
+        };
+        // A registry setting without a registry is a mistake worth stopping for.
+        let needs = |variable: &'static str, value: &Option<String>, what: &str| match value {
+            Some(v) => Err(fail(variable, v, what)),
+            None => Ok(()),
+        };
+        let mut settings = RegistrySettings {
+            kind,
+            fields,
+            ..RegistrySettings::default()
+        };
+        match kind {
+            RegistryKind::None => {
+                let unset = "unset while CLAIM_CHECK_SCHEMA_REGISTRY is none";
+                needs(URL, &url, unset)?;
+                needs(USER_INFO, &user_info.as_ref().map(|_| "***".into()), unset)?;
+                needs(SECRET, &secret_arn, unset)?;
+            }
+            RegistryKind::Glue => {
+                let unset = "unset for the Glue registry (the AWS SDK finds Glue; AWS_ENDPOINT_URL_GLUE points it elsewhere)";
+                needs(URL, &url, unset)?;
+                needs(USER_INFO, &user_info.as_ref().map(|_| "***".into()), unset)?;
+                needs(SECRET, &secret_arn, unset)?;
+            }
+            RegistryKind::Confluent => {
+                let Some(url) = url else {
+                    return Err(fail(
+                        URL,
+                        "",
+                        "the Confluent registry's URL (http:// or https://) when CLAIM_CHECK_SCHEMA_REGISTRY is confluent",
+                    ));
+                };
+                for u in url.split(',').map(str::trim) {
+                    let rest = u
+                        .strip_prefix("https://")
+                        .or_else(|| u.strip_prefix("http://"));
+                    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+                        return Err(fail(URL, &url, "http:// or https:// URLs, comma-separated"));
+                    }
+                    settings.urls.push(u.to_string());
+                }
+                if user_info.is_some() && secret_arn.is_some() {
+                    return Err(fail(
+                        SECRET,
+                        secret_arn.as_deref().unwrap_or_default(),
+                        "unset when CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO is set (one source of credentials)",
+                    ));
+                }
+                if let Some(info) = &user_info {
+                    settings.credentials = Some(
+                        Credentials::parse(info)
+                            .ok_or_else(|| fail(USER_INFO, "***", "KEY:SECRET"))?,
+                    );
+                }
+                if let Some(arn) = &secret_arn {
+                    if !(arn.starts_with("arn:") && arn.contains(":secretsmanager:")) {
+                        return Err(fail(SECRET, arn, "a Secrets Manager secret ARN"));
+                    }
+                    settings.secret_arn = Some(arn.clone());
+                }
+            }
+        }
+        Ok(settings)
     }
 }
 
@@ -427,6 +640,113 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    fn registry(pairs: &[(&str, &str)]) -> Result<RegistrySettings, ConfigError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        RegistrySettings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn credentials_as_confluent_clients_write_them() {
+        let c = Credentials::parse("KEY:SE:CRET").unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("KEY", "SE:CRET"));
+        assert!(Credentials::parse("no-colon").is_none());
+        assert!(Credentials::parse(":secret").is_none());
+        let c = Credentials::from_secret(r#"{"username":"u","password":"p"}"#).unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("u", "p"));
+        assert_eq!(Credentials::from_secret("k:s\n").unwrap().user, "k");
+        assert!(
+            !format!("{c:?}").contains('p'),
+            "the password is never printed"
+        );
+    }
+
+    #[test]
+    fn registry_settings_are_validated_like_the_others() {
+        assert_eq!(registry(&[]).unwrap(), RegistrySettings::default());
+        let ok = registry(&[
+            ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent"),
+            (
+                "CLAIM_CHECK_SCHEMA_REGISTRY_URL",
+                "https://a.example, http://b:8081/",
+            ),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO", "KEY:SECRET"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS", "key,value"),
+        ])
+        .unwrap();
+        assert_eq!(ok.urls, ["https://a.example", "http://b:8081/"]);
+        assert_eq!(ok.credentials.unwrap().user, "KEY");
+        assert!(ok.fields.key && ok.fields.value);
+        let refused = |pairs: &[(&str, &str)], variable: &str| {
+            let err = registry(pairs).unwrap_err();
+            assert_eq!(err.variable, variable, "{pairs:?}");
+            assert!(!err.to_string().contains("SECRET\""), "{err}");
+        };
+        refused(
+            &[("CLAIM_CHECK_SCHEMA_REGISTRY", "karapace")],
+            "CLAIM_CHECK_SCHEMA_REGISTRY",
+        );
+        refused(
+            &[("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent")],
+            "CLAIM_CHECK_SCHEMA_REGISTRY_URL",
+        );
+        let confluent = ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent");
+        refused(
+            &[
+                confluent,
+                ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", "registry:8081"),
+            ],
+            "CLAIM_CHECK_SCHEMA_REGISTRY_URL",
+        );
+        let url = ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", "http://localhost:8081");
+        refused(
+            &[
+                confluent,
+                url,
+                ("CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO", "NOCOLON"),
+            ],
+            "CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO",
+        );
+        refused(
+            &[
+                confluent,
+                url,
+                ("CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN", "my-secret"),
+            ],
+            "CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN",
+        );
+        refused(
+            &[
+                confluent,
+                url,
+                ("CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO", "K:SECRET"),
+                (
+                    "CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN",
+                    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:r",
+                ),
+            ],
+            "CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN",
+        );
+        refused(
+            &[("CLAIM_CHECK_SCHEMA_REGISTRY", "glue"), url],
+            "CLAIM_CHECK_SCHEMA_REGISTRY_URL",
+        );
+        refused(&[url], "CLAIM_CHECK_SCHEMA_REGISTRY_URL");
+        refused(
+            &[("CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS", "headers")],
+            "CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS",
+        );
+        let glue = registry(&[
+            ("CLAIM_CHECK_SCHEMA_REGISTRY", "glue"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS", "key"),
+        ])
+        .unwrap();
+        assert_eq!(glue.kind, RegistryKind::Glue);
+        assert!(glue.fields.key && !glue.fields.value);
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //! (schemas from a registry, say), concurrently, into caches that live as long as the decoder (the
 //! Lambda execution environment); [`Decoder::decode`] then decides each field without I/O.
 //!
-//! [`Classifier`] is the decoder for plain bytes: JSON, text or base64 ([`crate::encoding`]).
+//! [`Classifier`] is the decoder for plain bytes: JSON, text or base64 ([`crate::encoding`]);
+//! [`crate::registry::RegistryDecoder`] decodes values framed by a schema registry.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 
@@ -29,6 +33,30 @@ pub enum Field {
 pub struct Decoded {
     /// The form the bytes take in the event.
     pub encoding: Encoding,
+    /// The JSON the event shows instead of the bytes, when the decoder converted them (a
+    /// registry-framed value decoded with its schema); `None`: the bytes are shown in
+    /// `encoding`.
+    pub json: Option<Vec<u8>>,
+    /// The schema the bytes were decoded with, as the JSON object events carry next to the
+    /// field (`valueSchema`, `keySchema`).
+    pub schema: Option<Arc<str>>,
+}
+
+impl Decoded {
+    /// Bytes shown as they are, in `encoding`.
+    pub fn plain(encoding: Encoding) -> Self {
+        Decoded {
+            encoding,
+            json: None,
+            schema: None,
+        }
+    }
+
+    /// What the event embeds for `bytes` (the field's own bytes): the converted JSON, or the
+    /// bytes themselves.
+    pub fn shown<'a>(&'a self, bytes: &'a [u8]) -> &'a [u8] {
+        self.json.as_deref().unwrap_or(bytes)
+    }
 }
 
 /// Bytes that cannot be decoded as their framing says: the record becomes a dead letter with
@@ -58,13 +86,17 @@ pub struct DecodeError {
 /// hold caches across invocations.
 #[async_trait]
 pub trait Decoder: Send + Sync {
-    /// Fetches what the fields of `records` need before they are decoded. The default fetches
-    /// nothing.
+    /// Fetches what the fields of `records` need before they are decoded, giving up at
+    /// `deadline`. The default fetches nothing.
     ///
     /// # Errors
     /// [`DecodeError`] when something a retry may cure prevents it.
-    async fn prepare(&self, records: &[&Record]) -> Result<(), DecodeError> {
-        let _ = records;
+    async fn prepare(
+        &self,
+        records: &[&Record],
+        deadline: Option<Instant>,
+    ) -> Result<(), DecodeError> {
+        let _ = (records, deadline);
         Ok(())
     }
 
@@ -87,7 +119,7 @@ impl Decoder for Classifier {
             Field::Value => classify(bytes),
             Field::Key | Field::Header => classify_key(bytes),
         };
-        Ok(Decoded { encoding })
+        Ok(Decoded::plain(encoding))
     }
 }
 

@@ -27,6 +27,10 @@ pub enum Encoding {
     Text,
     /// Arbitrary bytes, embedded as a standard (padded) base64 string.
     Base64,
+    /// An Avro datum framed by a schema registry, shown as JSON decoded with its schema.
+    Avro,
+    /// A JSON document framed by a schema registry (JSON Schema), shown as that document.
+    JsonSchema,
 }
 
 impl Encoding {
@@ -36,6 +40,17 @@ impl Encoding {
             Encoding::Json => "json",
             Encoding::Text => "text",
             Encoding::Base64 => "base64",
+            Encoding::Avro => "avro",
+            Encoding::JsonSchema => "jsonschema",
+        }
+    }
+
+    /// True when the event shows the field as JSON (`value` holds a JSON document, not a
+    /// string standing for bytes).
+    pub fn is_json(self) -> bool {
+        match self {
+            Encoding::Json | Encoding::Avro | Encoding::JsonSchema => true,
+            Encoding::Text | Encoding::Base64 => false,
         }
     }
 
@@ -45,6 +60,8 @@ impl Encoding {
             "json" => Some(Encoding::Json),
             "text" => Some(Encoding::Text),
             "base64" => Some(Encoding::Base64),
+            "avro" => Some(Encoding::Avro),
+            "jsonschema" => Some(Encoding::JsonSchema),
             _ => None,
         }
     }
@@ -54,7 +71,8 @@ impl Encoding {
         match self {
             Encoding::Json => "application/json",
             Encoding::Text => "text/plain; charset=utf-8",
-            Encoding::Base64 => "application/octet-stream",
+            // Registry-framed bytes: the framing's binary header, then the payload.
+            Encoding::Base64 | Encoding::Avro | Encoding::JsonSchema => "application/octet-stream",
         }
     }
 }
@@ -144,11 +162,12 @@ pub fn from_base64(text: &str) -> Result<Vec<u8>, InvalidBase64> {
     base64_simd::forgiving_decode_to_vec(text.as_bytes()).map_err(|_| InvalidBase64)
 }
 
-/// Appends `bytes` to `out` as a JSON value in the given encoding. For [`Encoding::Json`] the
-/// caller guarantees the bytes passed [`is_strict_json`].
+/// Appends `bytes` to `out` as a JSON value in the given encoding. For the JSON encodings
+/// ([`Encoding::is_json`]) the bytes are the JSON to embed, and the caller guarantees they pass
+/// [`is_strict_json`] (for registry values: the JSON the decoder wrote).
 pub fn write_encoded(out: &mut Vec<u8>, bytes: &[u8], encoding: Encoding) {
     match encoding {
-        Encoding::Json => out.extend_from_slice(bytes),
+        Encoding::Json | Encoding::Avro | Encoding::JsonSchema => out.extend_from_slice(bytes),
         Encoding::Text => match std::str::from_utf8(bytes) {
             Ok(text) => write_json_str(out, text),
             // Checked by `is_text`; this keeps the function total should a caller get it wrong.
@@ -596,7 +615,9 @@ mod tests {
             write_encoded(&mut out, bytes, encoding);
             let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
             let back = match encoding {
-                Encoding::Json => serde_json::to_vec(&value).unwrap(),
+                Encoding::Json | Encoding::Avro | Encoding::JsonSchema => {
+                    serde_json::to_vec(&value).unwrap()
+                }
                 Encoding::Text => value.as_str().unwrap().as_bytes().to_vec(),
                 Encoding::Base64 => from_base64(value.as_str().unwrap()).unwrap(),
             };

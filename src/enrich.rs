@@ -225,11 +225,6 @@ impl Slot<'_> {
         }
     }
 
-    /// The value's encoding; `None` for a tombstone.
-    fn encoding(&self) -> Option<Encoding> {
-        self.value.as_ref().map(|d| d.encoding)
-    }
-
     /// The event as the batch policy sees it.
     fn item(&self) -> Item {
         Item {
@@ -332,7 +327,9 @@ impl Enricher {
             });
         }
         let readable: Vec<&Record> = decoded.iter().filter_map(|r| r.as_ref().ok()).collect();
-        self.decoder.prepare(&readable).await?;
+        let prepare_until =
+            deadline.map(|d| d.checked_sub(self.settings.deadline_margin).unwrap_or(d));
+        self.decoder.prepare(&readable, prepare_until).await?;
 
         let mut slots = Vec::with_capacity(raws.len());
         for (index, (raw, decoded)) in raws.into_iter().zip(decoded).enumerate() {
@@ -436,7 +433,7 @@ impl Enricher {
             bytes.map(|b| self.decoder.decode(field, b)).transpose()
         };
         let value = decode(Field::Value, record.value.as_ref())?;
-        let key = decode(Field::Key, record.key.as_ref())?.map(|d| d.encoding);
+        let key = decode(Field::Key, record.key.as_ref())?;
         let headers = record
             .headers
             .iter()
@@ -445,15 +442,20 @@ impl Enricher {
 
         let encoding = value.as_ref().map(|d| d.encoding);
         let value_len = record.value.as_ref().map_or(0, Vec::len);
+        // What the inline event would embed: the bytes, or the JSON a registry value decodes to.
+        let shown_len = match (&value, record.value.as_deref()) {
+            (Some(decoded), Some(bytes)) => decoded.shown(bytes).len(),
+            _ => 0,
+        };
         let may_be_inline =
-            self.settings.offload != OffloadMode::Always && self.limits.fits(value_len);
+            self.settings.offload != OffloadMode::Always && self.limits.fits(shown_len);
         let tail_room = if may_be_inline {
-            event::inline_tail_capacity(record.value.as_deref().zip(encoding))
+            event::inline_tail_capacity(record.value.as_deref().zip(value.as_ref()))
         } else {
             0
         };
         let mut head = Vec::with_capacity(event::head_capacity(&record) + tail_room);
-        event::write_head(&mut head, &record, key, &headers);
+        event::write_head(&mut head, &record, key.as_ref(), &headers);
         let head_len = head.len();
         let mut slot = Slot {
             raw,
@@ -472,6 +474,7 @@ impl Enricher {
             + match encoding {
                 Some(Encoding::Base64) => value_len / 3 * 4,
                 Some(Encoding::Json | Encoding::Text) | None => value_len,
+                Some(Encoding::Avro | Encoding::JsonSchema) => shown_len,
             };
         if always || (has_value && !self.limits.fits(lower_bound)) {
             self.offload(&mut slot);
@@ -480,7 +483,7 @@ impl Enricher {
         // The inline event grows from the head in place.
         let mut event = std::mem::take(&mut slot.head);
         let value = slot.record.as_ref().and_then(|r| r.value.as_deref());
-        event::write_inline_tail(&mut event, value.zip(encoding));
+        event::write_inline_tail(&mut event, value.zip(slot.value.as_ref()));
         if self.limits.fits(event.len()) {
             slot.form = Form::Inline { event };
             return Ok(slot);
@@ -499,21 +502,26 @@ impl Enricher {
     /// Turns a decoded record with a value into a claim check (or, if even that is too large, a
     /// dead letter).
     fn offload(&self, slot: &mut Slot<'_>) {
-        let (Some(record), Some(encoding)) = (slot.record.as_ref(), slot.encoding()) else {
+        let (Some(record), Some(decoded)) = (slot.record.as_ref(), slot.value.as_ref()) else {
             return;
         };
         let Some(value) = record.value.as_deref() else {
             return;
         };
+        let encoding = decoded.encoding;
         let (claim, sha256) = stored::payload_claim(
             &self.settings.key_prefix,
             self.store.as_ref(),
             &record.coordinates,
             value,
             encoding,
+            decoded.schema.as_deref(),
         );
+        // Pointers are kept from the JSON the value is shown as.
         let kept = match encoding {
-            Encoding::Json => event::kept_fields(value, &self.settings.keep_pointers),
+            Encoding::Json | Encoding::Avro | Encoding::JsonSchema => {
+                event::kept_fields(decoded.shown(value), &self.settings.keep_pointers)
+            }
             Encoding::Text | Encoding::Base64 => None,
         };
         let head = slot.head();

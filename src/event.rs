@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::decode::Decoded;
 use crate::encoding::{Encoding, write_encoded, write_json_str};
 use crate::record::{Coordinates, Record};
 
@@ -37,8 +38,13 @@ pub struct ClaimCheck {
     pub sha256: String,
     /// Content type of the stored object.
     pub content_type: String,
-    /// How the stored bytes would be shown inline (`json`, `text`, `base64`).
+    /// How the stored bytes would be shown inline (`json`, `text`, `base64`, or for values
+    /// framed by a schema registry `avro`, `jsonschema`).
     pub value_encoding: String,
+    /// For a registry-framed value: the schema it was written with (as `valueSchema` in an
+    /// inline event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_schema: Option<serde_json::Value>,
 }
 
 impl ClaimCheck {
@@ -50,12 +56,13 @@ impl ClaimCheck {
 
 /// Writes the fields every event of a decoded record shares, leaving the object open:
 /// `{"topic":…,"partition":…,"offset":…,"timestamp":…,"timestampType":…,"headers":[…],
-/// "headerEncodings":[…],"key":…,"keyEncoding":…`. `key` and `headers` say how the key and each
-/// header value are shown (`None` where the bytes are null), as the decoding stage decided.
+/// "headerEncodings":[…],"key":…,"keyEncoding":…` and, for a key decoded with a registry schema,
+/// `"keySchema":{…}`. `key` and `headers` say how the key and each header value are shown
+/// (`None` where the bytes are null), as the decoding stage decided.
 pub fn write_head(
     out: &mut Vec<u8>,
     record: &Record,
-    key: Option<Encoding>,
+    key: Option<&Decoded>,
     headers: &[Option<Encoding>],
 ) {
     write_coordinates(out, &record.coordinates);
@@ -78,15 +85,25 @@ pub fn write_head(
         write_encoding(out, *encoding);
     }
     out.extend_from_slice(b"],\"key\":");
-    write_bytes(out, record.key.as_deref().zip(key));
+    let shown = record
+        .key
+        .as_deref()
+        .zip(key)
+        .map(|(b, d)| (d.shown(b), d.encoding));
+    write_bytes(out, shown);
     out.extend_from_slice(b",\"keyEncoding\":");
-    write_encoding(out, key);
+    write_encoding(out, key.map(|d| d.encoding));
+    if let Some(schema) = key.and_then(|d| d.schema.as_deref()) {
+        out.extend_from_slice(b",\"keySchema\":");
+        out.extend_from_slice(schema.as_bytes());
+    }
 }
 
 /// About how long [`write_head`]'s output will be, so that it is allocated once in the common
 /// case (binary or text fields may need more room, and get it).
 pub fn head_capacity(record: &Record) -> usize {
     let bytes = |b: Option<&Vec<u8>>| b.map_or(4, |b| b.len() / 3 * 4 + 8);
+    // Registry-decoded keys may need more: they get it.
     192 + record.coordinates.topic.as_ref().map_or(0, String::len)
         + bytes(record.key.as_ref())
         + record
@@ -96,25 +113,36 @@ pub fn head_capacity(record: &Record) -> usize {
             .sum::<usize>()
 }
 
-/// Room for what [`write_inline_tail`] appends.
-pub fn inline_tail_capacity(value: Option<(&[u8], Encoding)>) -> usize {
-    48 + value.map_or(0, |(bytes, encoding)| match encoding {
-        Encoding::Json => bytes.len(),
-        Encoding::Text | Encoding::Base64 => bytes.len() / 3 * 4 + 8,
+/// Room for what [`write_inline_tail`] appends, for the bytes it shows.
+pub fn inline_tail_capacity(value: Option<(&[u8], &Decoded)>) -> usize {
+    48 + value.map_or(0, |(bytes, decoded)| {
+        let schema = decoded.schema.as_deref().map_or(0, |s| s.len() + 16);
+        schema
+            + match decoded.encoding {
+                Encoding::Json | Encoding::Avro | Encoding::JsonSchema => {
+                    decoded.shown(bytes).len()
+                }
+                Encoding::Text | Encoding::Base64 => bytes.len() / 3 * 4 + 8,
+            }
     })
 }
 
 /// Room for what [`write_claim_check_tail`] appends besides the kept fields.
 pub const CLAIM_CHECK_TAIL_CAPACITY: usize = 768;
 
-/// Completes an inline event after [`write_head`].
-pub fn write_inline_tail(out: &mut Vec<u8>, value: Option<(&[u8], Encoding)>) {
+/// Completes an inline event after [`write_head`]: `value` is the value's bytes and how the
+/// decoding stage shows them.
+pub fn write_inline_tail(out: &mut Vec<u8>, value: Option<(&[u8], &Decoded)>) {
     out.extend_from_slice(b",\"value\":");
     match value {
-        Some((bytes, encoding)) => {
-            write_encoded(out, bytes, encoding);
+        Some((bytes, decoded)) => {
+            write_encoded(out, decoded.shown(bytes), decoded.encoding);
             out.extend_from_slice(b",\"valueEncoding\":");
-            write_encoding(out, Some(encoding));
+            write_encoding(out, Some(decoded.encoding));
+            if let Some(schema) = &decoded.schema {
+                out.extend_from_slice(b",\"valueSchema\":");
+                out.extend_from_slice(schema.as_bytes());
+            }
         }
         None => out.extend_from_slice(b"null,\"valueEncoding\":null"),
     }
@@ -264,20 +292,15 @@ mod tests {
 
     /// The head as the pipeline writes it with the plain-bytes decoder.
     fn write_head(out: &mut Vec<u8>, record: &Record) {
-        let shown = |field, bytes: Option<&Vec<u8>>| {
-            bytes.map(|b| Classifier.decode(field, b).unwrap().encoding)
-        };
+        let shown =
+            |field, bytes: Option<&Vec<u8>>| bytes.map(|b| Classifier.decode(field, b).unwrap());
         let headers: Vec<_> = record
             .headers
             .iter()
-            .map(|h| shown(Field::Header, h.value.as_ref()))
+            .map(|h| shown(Field::Header, h.value.as_ref()).map(|d| d.encoding))
             .collect();
-        super::write_head(
-            out,
-            record,
-            shown(Field::Key, record.key.as_ref()),
-            &headers,
-        );
+        let key = shown(Field::Key, record.key.as_ref());
+        super::write_head(out, record, key.as_ref(), &headers);
     }
     use serde_json::{Value, json};
 
@@ -318,6 +341,7 @@ mod tests {
             sha256: "00".into(),
             content_type: "application/json".into(),
             value_encoding: "json".into(),
+            value_schema: None,
         }
     }
 
@@ -328,7 +352,7 @@ mod tests {
         write_head(&mut out, &r);
         write_inline_tail(
             &mut out,
-            Some((r.value.as_deref().unwrap(), Encoding::Json)),
+            Some((r.value.as_deref().unwrap(), &Decoded::plain(Encoding::Json))),
         );
         let text = String::from_utf8(out).unwrap();
         assert!(

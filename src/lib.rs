@@ -32,6 +32,7 @@
 //!   objects), [`report`] (what the `claim-check` command prints), [`commands`] (its operations).
 
 pub mod accept;
+pub mod avro;
 #[cfg(feature = "aws")]
 pub mod commands;
 pub mod config;
@@ -47,6 +48,7 @@ pub mod metrics;
 pub mod outcome;
 pub mod policy;
 pub mod record;
+pub mod registry;
 pub mod report;
 pub mod resolve;
 pub mod store;

@@ -95,6 +95,9 @@ pub enum ResolveError {
     /// The object could not be read.
     #[error(transparent)]
     Store(StoreError),
+    /// A registry-framed value could not be decoded ([`Resolved::decode`]).
+    #[error("the value could not be decoded with its schema: {0}")]
+    Undecodable(#[from] crate::registry::decoder::ValueError),
 }
 
 impl ResolveError {
@@ -107,6 +110,7 @@ impl ResolveError {
             ResolveError::SizeMismatch { .. } => "size-mismatch",
             ResolveError::ChecksumMismatch { .. } => "checksum-mismatch",
             ResolveError::Store(_) => "store-error",
+            ResolveError::Undecodable(_) => "undecodable",
         }
     }
 }
@@ -229,6 +233,40 @@ pub struct Resolved {
     /// True when the bytes were checked against a size and SHA-256 from the event (always true
     /// for this function's claim checks; false for inline values and connector pointers).
     pub verified: bool,
+    /// True when `bytes` are the JSON a registry-framed value decodes to rather than the
+    /// record's bytes: always for an inline `avro` or `jsonschema` value (the event carries it
+    /// decoded), and for a claim check after [`Resolved::decode`].
+    pub decoded: bool,
+}
+
+impl Resolved {
+    /// Turns a claim-checked `avro` or `jsonschema` value (the record's framed bytes) into the
+    /// JSON an inline event would have carried, with the schema from `decoder`'s registry. Other
+    /// values are left as they are.
+    ///
+    /// # Errors
+    /// [`ResolveError::Undecodable`] when the registry cannot be asked, the schema is not found,
+    /// or the bytes do not decode with it.
+    pub async fn decode(
+        &mut self,
+        decoder: &crate::registry::RegistryDecoder,
+    ) -> Result<(), ResolveError> {
+        let registry_value = matches!(self.encoding, Some(Encoding::Avro | Encoding::JsonSchema));
+        if self.decoded || !registry_value || self.form == Form::DeadLetter {
+            return Ok(());
+        }
+        let Some(bytes) = &self.bytes else {
+            return Ok(());
+        };
+        if let Some(decoded) = decoder.decode_value(bytes).await?
+            && let Some(json) = decoded.json
+        {
+            self.bytes = Some(Bytes::from(json));
+            self.content_type = Some("application/json".to_string());
+            self.decoded = true;
+        }
+        Ok(())
+    }
 }
 
 /// Which buckets, and optionally which key prefixes, a resolver may read.
@@ -398,6 +436,7 @@ impl Resolver {
                 claim_check: Some(claim),
                 error_code,
                 verified: true,
+                decoded: false,
             });
         }
 
@@ -422,6 +461,7 @@ impl Resolver {
                 claim_check: None,
                 error_code: None,
                 verified: false,
+                decoded: false,
             });
         }
 
@@ -437,6 +477,7 @@ impl Resolver {
                     claim_check: None,
                     error_code: None,
                     verified: false,
+                    decoded: false,
                 });
             }
             _ => {
@@ -445,13 +486,16 @@ impl Resolver {
                 ));
             }
         };
-        let encoding = Encoding::parse(encoding_name)
-            .ok_or_else(|| not_ours("`valueEncoding` is not json, text or base64"))?;
+        let encoding = Encoding::parse(encoding_name).ok_or_else(|| {
+            not_ours("`valueEncoding` is not json, text, base64, avro or jsonschema")
+        })?;
         let value = parsed
             .value
             .ok_or_else(|| not_ours("`valueEncoding` is set but `value` is missing"))?;
         let bytes = match encoding {
-            Encoding::Json => Bytes::copy_from_slice(value.get().as_bytes()),
+            Encoding::Json | Encoding::Avro | Encoding::JsonSchema => {
+                Bytes::copy_from_slice(value.get().as_bytes())
+            }
             Encoding::Text => serde_json::from_str::<String>(value.get())
                 .map(Bytes::from)
                 .map_err(|_| not_ours("a text `value` is not a string"))?,
@@ -461,15 +505,22 @@ impl Resolver {
                 .map(Bytes::from)
                 .ok_or_else(|| not_ours("a base64 `value` is not base64"))?,
         };
+        // Registry values are in the event as the JSON they decode to.
+        let decoded = matches!(encoding, Encoding::Avro | Encoding::JsonSchema);
         Ok(Resolved {
             form: Form::Inline,
             bytes: Some(bytes),
             encoding: Some(encoding),
-            content_type: Some(encoding.content_type().to_string()),
+            content_type: Some(if decoded {
+                "application/json".to_string()
+            } else {
+                encoding.content_type().to_string()
+            }),
             coordinates,
             claim_check: None,
             error_code: None,
             verified: false,
+            decoded,
         })
     }
 

@@ -22,10 +22,13 @@ pub(crate) fn payload_claim(
     coordinates: &Coordinates,
     value: &[u8],
     encoding: Encoding,
+    schema: Option<&str>,
 ) -> (ClaimCheck, [u8; 32]) {
     let sha256: [u8; 32] = Sha256::digest(value).into();
     let key = keys::payload_key(prefix, coordinates, &hex::encode(sha256));
-    (claim(store, key, value, sha256, encoding), sha256)
+    let mut claim = claim(store, key, value, sha256, encoding);
+    claim.value_schema = schema.and_then(|s| serde_json::from_str(s).ok());
+    (claim, sha256)
 }
 
 /// The payload object behind `claim`; `body` is the value (taken over, not copied).
@@ -91,6 +94,7 @@ fn claim(
         sha256: hex::encode(sha256),
         content_type: encoding.content_type().to_string(),
         value_encoding: encoding.as_str().to_string(),
+        value_schema: None,
     }
 }
 

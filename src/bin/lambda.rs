@@ -1,10 +1,11 @@
-//! The Lambda function: settings and the S3 client are built once at cold start.
+//! The Lambda function: settings, the S3 client and the schema-registry client are built once at
+//! cold start.
 
 use std::sync::Arc;
 
+use kafka_claim_check::config::RegistrySettings;
 use kafka_claim_check::lambda::{handle, init_logging, report_init_error};
-use kafka_claim_check::store;
-use kafka_claim_check::{Enricher, Settings};
+use kafka_claim_check::{Enricher, Settings, registry, store};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
@@ -20,8 +21,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             "CLAIM_CHECK_BUCKET is not set: the function needs the name of the claim-check bucket";
         return Err(init_failed(message.into()).await);
     };
+    let decoder = match RegistrySettings::from_env() {
+        Ok(registry) => registry::open(&registry).await,
+        Err(err) => Err(err.to_string()),
+    };
+    let decoder = match decoder {
+        Ok(decoder) => decoder,
+        Err(message) => return Err(init_failed(message).await),
+    };
     let store = store::open_s3(&settings, &bucket).await;
-    let enricher = Enricher::new(settings, Arc::new(store));
+    let enricher = Enricher::with_decoder(settings, Arc::new(store), decoder);
     let enricher = &enricher;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move { handle(enricher, event).await },

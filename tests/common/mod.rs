@@ -458,3 +458,59 @@ where
 pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
     std::fs::read(repo().join(path)).unwrap()
 }
+
+/// The test environment's Python (`.venv`, set up by `./scripts/test` with fastavro,
+/// confluent-kafka, moto and the Glue serializers).
+pub fn python() -> PathBuf {
+    let python = repo().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the test Python is missing: run ./scripts/test (it creates .venv with the test packages)"
+    );
+    python
+}
+
+/// Runs a script of `tests/registry/` with the test Python and returns its standard output.
+pub fn run_registry_script(script: &str, args: &[&str], env: &[(&str, String)]) -> String {
+    let output = Command::new(python())
+        .arg(repo().join("tests/registry").join(script))
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir(repo().join("tests/registry"))
+        .output()
+        .expect("run the test Python");
+    assert!(
+        output.status.success(),
+        "{script} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// JSON values equal as the documented mappings mean them: integers exactly, other numbers as
+/// `f64`, and strings that both read as the same number (floats shown as strings, written by
+/// different formatters) as equal.
+pub fn json_equivalent(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(b)) => {
+            match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+                (Some(x), Some(y), ..) => x == y,
+                (.., Some(x), Some(y)) => x == y,
+                _ => a.as_f64() == b.as_f64(),
+            }
+        }
+        (Value::String(a), Value::String(b)) => {
+            a == b
+                || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y && x.is_finite())
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| json_equivalent(x, y))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| json_equivalent(v, w)))
+        }
+        _ => actual == expected,
+    }
+}

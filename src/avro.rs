@@ -1,0 +1,826 @@
+//! Avro binary datums shown as JSON, by the mapping documented in `docs/schema-registry.md`.
+//!
+//! A writer's schema (parsed by the `apache-avro` crate, references included) is compiled once into
+//! a [`Program`]: a flat table of nodes with named types resolved to indexes, record field names
+//! and enum symbols pre-escaped. [`Program::to_json`] then walks a datum and writes JSON straight
+//! into a buffer, without building a value tree.
+//!
+//! Decoding follows the Avro 1.12 specification ("Binary Encoding"): zig-zag varints for `int`
+//! and `long`, little-endian IEEE 754 for `float` and `double`, length-prefixed `bytes` and
+//! `string`, blocked arrays and maps (a negative count is followed by the block's byte size),
+//! unions as a branch index then the value. Every length is checked against the bytes that are
+//! left before anything is allocated, nesting is limited to [`EMBED_MAX_DEPTH`] levels (what an
+//! event can carry), and the JSON written is capped (see [`Program::to_json`]), so hostile bytes
+//! end in an [`AvroError`], never a panic or an unbounded allocation.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use apache_avro::Schema;
+use apache_avro::schema::{InnerDecimalSchema, UuidSchema};
+
+use crate::encoding::{EMBED_MAX_DEPTH, to_base64, write_json_str};
+
+/// Why a schema could not be compiled, or a datum not decoded with it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AvroError(pub String);
+
+fn fail<T>(message: impl Into<String>) -> Result<T, AvroError> {
+    Err(AvroError(message.into()))
+}
+
+/// 2^63: doubles of this magnitude or more are written as strings, like the integers an event
+/// cannot carry as numbers ([`crate::strict_json`]).
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// The longest `decimal` accepted, in bytes of its unscaled value (about 1,200 digits).
+const MAX_DECIMAL_BYTES: usize = 512;
+
+/// The JSON of one datum may be at most this many times its binary size, plus
+/// [`JSON_ALLOWANCE`] (and never more than [`JSON_CAP`]): a datum of zero-width items (an array
+/// of `null`s counting 2^62 of them) must not exhaust memory.
+pub const JSON_EXPANSION: usize = 64;
+/// See [`JSON_EXPANSION`].
+pub const JSON_ALLOWANCE: usize = 1 << 20;
+/// See [`JSON_EXPANSION`].
+pub const JSON_CAP: usize = 64 << 20;
+
+#[derive(Clone, Debug)]
+enum Node {
+    Null,
+    Boolean,
+    Int,
+    Long,
+    Float,
+    Double,
+    Bytes,
+    String,
+    Array(usize),
+    Map(usize),
+    Union(Box<[usize]>),
+    /// Fields in schema order: `"name":` pre-written, and the field's node.
+    Record(Box<[(Box<[u8]>, usize)]>),
+    /// Symbols, pre-written as JSON strings.
+    Enum(Box<[Box<[u8]>]>),
+    Fixed(usize),
+    Decimal {
+        scale: usize,
+        fixed: Option<usize>,
+    },
+    UuidString,
+    UuidFixed,
+    Date,
+    TimeMillis,
+    TimeMicros,
+    Timestamp {
+        unit: Unit,
+        utc: bool,
+    },
+    /// A named type being compiled (replaced before compilation ends).
+    Pending,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Unit {
+    Millis,
+    Micros,
+    Nanos,
+}
+
+/// A writer's schema, compiled for decoding datums to JSON.
+#[derive(Clone, Debug)]
+pub struct Program {
+    nodes: Vec<Node>,
+    root: usize,
+    /// The top-level schema's full name, when it is a named type.
+    name: Option<String>,
+}
+
+impl Program {
+    /// Parses and compiles `schema` (Avro schema JSON); `references` are the texts of the schemas
+    /// it refers to by name (Confluent schema references), dependencies first.
+    ///
+    /// # Errors
+    /// [`AvroError`] when a schema does not parse.
+    pub fn compile(schema: &str, references: &[String]) -> Result<Program, AvroError> {
+        let (schema, referenced) = if references.is_empty() {
+            (Schema::parse_str(schema), Vec::new())
+        } else {
+            match Schema::parse_str_with_list(schema, references) {
+                Ok((schema, referenced)) => (Ok(schema), referenced),
+                Err(err) => (Err(err), Vec::new()),
+            }
+        };
+        let schema =
+            schema.map_err(|e| AvroError(format!("the Avro schema does not parse: {e}")))?;
+        let mut compiler = Compiler::default();
+        // Named types of the references first: the main schema may refer to them.
+        for referenced in &referenced {
+            compiler.node(referenced)?;
+        }
+        let name = named(&schema);
+        let root = compiler.node(&schema)?;
+        Ok(Program {
+            nodes: compiler.nodes,
+            root,
+            name,
+        })
+    }
+
+    /// The top-level schema's full name, when it is a named type (a record, enum or fixed).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Decodes one datum (all of `datum`, nothing left over) and appends its JSON to `out`.
+    ///
+    /// # Errors
+    /// [`AvroError`] when the bytes do not decode with the schema, nest deeper than
+    /// [`EMBED_MAX_DEPTH`], or make more JSON than [`JSON_EXPANSION`] allows. `out` then holds a
+    /// partial document.
+    pub fn to_json(&self, datum: &[u8], out: &mut Vec<u8>) -> Result<(), AvroError> {
+        let limit = out.len()
+            + datum
+                .len()
+                .saturating_mul(JSON_EXPANSION)
+                .saturating_add(JSON_ALLOWANCE)
+                .min(JSON_CAP);
+        let mut reader = Reader {
+            bytes: datum,
+            pos: 0,
+            out,
+            limit,
+        };
+        self.write(self.root, &mut reader, 0)?;
+        if reader.pos != datum.len() {
+            return fail(format!(
+                "{} byte(s) left over after the datum",
+                datum.len() - reader.pos
+            ));
+        }
+        Ok(())
+    }
+
+    fn write(&self, node: usize, r: &mut Reader<'_, '_>, depth: usize) -> Result<(), AvroError> {
+        match &self.nodes[node] {
+            Node::Null => r.out.extend_from_slice(b"null"),
+            Node::Boolean => match r.byte()? {
+                0 => r.out.extend_from_slice(b"false"),
+                1 => r.out.extend_from_slice(b"true"),
+                b => return fail(format!("boolean byte {b} is neither 0 nor 1")),
+            },
+            Node::Int => {
+                let n = r.int()?;
+                r.number(n);
+            }
+            Node::Long => {
+                let n = r.long()?;
+                r.number(n);
+            }
+            Node::Float => {
+                let mut le = [0; 4];
+                le.copy_from_slice(r.take(4)?);
+                let f = f32::from_le_bytes(le);
+                write_float(r.out, f64::from(f), ryu::Buffer::new().format(f));
+            }
+            Node::Double => {
+                let mut le = [0; 8];
+                le.copy_from_slice(r.take(8)?);
+                let f = f64::from_le_bytes(le);
+                write_float(r.out, f, ryu::Buffer::new().format(f));
+            }
+            Node::Bytes => {
+                let bytes = r.sized()?;
+                r.base64(bytes);
+            }
+            Node::String => {
+                let bytes = r.sized()?;
+                let Ok(text) = std::str::from_utf8(bytes) else {
+                    return fail("a string is not valid UTF-8");
+                };
+                write_json_str(r.out, text);
+            }
+            Node::Array(items) => {
+                let depth = enter(depth)?;
+                r.out.push(b'[');
+                let mut first = true;
+                while let Some(count) = r.block()? {
+                    for _ in 0..count {
+                        if !first {
+                            r.out.push(b',');
+                        }
+                        first = false;
+                        self.write(*items, r, depth)?;
+                        r.check_limit()?;
+                    }
+                }
+                r.out.push(b']');
+            }
+            Node::Map(values) => {
+                let depth = enter(depth)?;
+                r.out.push(b'{');
+                let mut seen: HashSet<&[u8]> = HashSet::new();
+                while let Some(count) = r.block()? {
+                    for _ in 0..count {
+                        let key = r.sized()?;
+                        let Ok(text) = std::str::from_utf8(key) else {
+                            return fail("a map key is not valid UTF-8");
+                        };
+                        if !seen.is_empty() {
+                            r.out.push(b',');
+                        }
+                        if !seen.insert(key) {
+                            return fail(format!("a map holds the key {text:?} twice"));
+                        }
+                        write_json_str(r.out, text);
+                        r.out.push(b':');
+                        self.write(*values, r, depth)?;
+                        r.check_limit()?;
+                    }
+                }
+                r.out.push(b'}');
+            }
+            Node::Union(branches) => {
+                let index = r.long()?;
+                let Some(branch) = usize::try_from(index).ok().and_then(|i| branches.get(i)) else {
+                    return fail(format!(
+                        "union branch {index} does not exist (the union has {})",
+                        branches.len()
+                    ));
+                };
+                self.write(*branch, r, depth)?;
+            }
+            Node::Record(fields) => {
+                let depth = enter(depth)?;
+                r.out.push(b'{');
+                for (i, (name, field)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        r.out.push(b',');
+                    }
+                    r.out.extend_from_slice(name);
+                    self.write(*field, r, depth)?;
+                }
+                r.out.push(b'}');
+                r.check_limit()?;
+            }
+            Node::Enum(symbols) => {
+                let index = r.int()?;
+                let Some(symbol) = usize::try_from(index).ok().and_then(|i| symbols.get(i)) else {
+                    return fail(format!(
+                        "enum symbol {index} does not exist (the enum has {})",
+                        symbols.len()
+                    ));
+                };
+                r.out.extend_from_slice(symbol);
+            }
+            Node::Fixed(size) => {
+                let bytes = r.take(*size)?;
+                r.base64(bytes);
+            }
+            Node::Decimal { scale, fixed } => {
+                let bytes = match fixed {
+                    Some(size) => r.take(*size)?,
+                    None => r.sized()?,
+                };
+                if bytes.len() > MAX_DECIMAL_BYTES {
+                    return fail(format!(
+                        "a decimal of {} bytes is longer than the {MAX_DECIMAL_BYTES} accepted",
+                        bytes.len()
+                    ));
+                }
+                r.out.push(b'"');
+                write_decimal(r.out, bytes, *scale);
+                r.out.push(b'"');
+            }
+            Node::UuidString => {
+                let bytes = r.sized()?;
+                let Ok(text) = std::str::from_utf8(bytes) else {
+                    return fail("a uuid string is not valid UTF-8");
+                };
+                write_json_str(r.out, text);
+            }
+            Node::UuidFixed => {
+                let bytes = r.take(16)?;
+                let hex = hex::encode(bytes);
+                let _ = write!(
+                    Buf(r.out),
+                    "\"{}-{}-{}-{}-{}\"",
+                    &hex[0..8],
+                    &hex[8..12],
+                    &hex[12..16],
+                    &hex[16..20],
+                    &hex[20..32]
+                );
+            }
+            Node::Date => {
+                let days = r.int()?;
+                match chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(719_163))
+                    .filter(|d| (1..=9999).contains(&chrono::Datelike::year(d)))
+                {
+                    Some(date) => {
+                        r.out.push(b'"');
+                        write_date(r.out, date);
+                        r.out.push(b'"');
+                    }
+                    None => r.number(i64::from(days)),
+                }
+            }
+            Node::TimeMillis => {
+                let ms = r.int()?;
+                if (0..86_400_000).contains(&ms) {
+                    let ms = i64::from(ms);
+                    r.out.push(b'"');
+                    write_time(r.out, ms / 1000, ms % 1000, 3);
+                    r.out.push(b'"');
+                } else {
+                    r.number(i64::from(ms));
+                }
+            }
+            Node::TimeMicros => {
+                let us = r.long()?;
+                if (0..86_400_000_000).contains(&us) {
+                    r.out.push(b'"');
+                    write_time(r.out, us / 1_000_000, us % 1_000_000, 6);
+                    r.out.push(b'"');
+                } else {
+                    r.number(us);
+                }
+            }
+            Node::Timestamp { unit, utc } => {
+                let n = r.long()?;
+                let (per_second, digits) = match unit {
+                    Unit::Millis => (1_000, 3),
+                    Unit::Micros => (1_000_000, 6),
+                    Unit::Nanos => (1_000_000_000, 9),
+                };
+                let seconds = n.div_euclid(per_second);
+                let fraction = n.rem_euclid(per_second);
+                match chrono::DateTime::from_timestamp(seconds, 0)
+                    .map(|t| t.naive_utc())
+                    .filter(|t| (1..=9999).contains(&chrono::Datelike::year(t)))
+                {
+                    Some(t) => {
+                        r.out.push(b'"');
+                        write_date(r.out, t.date());
+                        r.out.push(b'T');
+                        let secs = i64::from(chrono::Timelike::num_seconds_from_midnight(&t));
+                        write_time(r.out, secs, fraction, digits);
+                        if *utc {
+                            r.out.push(b'Z');
+                        }
+                        r.out.push(b'"');
+                    }
+                    None => r.number(n),
+                }
+            }
+            Node::Pending => return fail("the schema refers to a type it does not define"),
+        }
+        Ok(())
+    }
+}
+
+fn enter(depth: usize) -> Result<usize, AvroError> {
+    if depth >= EMBED_MAX_DEPTH {
+        return fail(format!(
+            "the value nests deeper than {EMBED_MAX_DEPTH} levels, more than an event can carry"
+        ));
+    }
+    Ok(depth + 1)
+}
+
+/// The full name of a named top-level schema.
+fn named(schema: &Schema) -> Option<String> {
+    match schema {
+        Schema::Record(r) => Some(r.name.fullname(None)),
+        Schema::Enum(e) => Some(e.name.fullname(None)),
+        Schema::Fixed(f) | Schema::Duration(f) => Some(f.name.fullname(None)),
+        Schema::Decimal(d) => match &d.inner {
+            InnerDecimalSchema::Fixed(f) => Some(f.name.fullname(None)),
+            InnerDecimalSchema::Bytes => None,
+        },
+        Schema::Uuid(UuidSchema::Fixed(f)) => Some(f.name.fullname(None)),
+        _ => None,
+    }
+}
+
+#[derive(Default)]
+struct Compiler {
+    nodes: Vec<Node>,
+    names: HashMap<String, usize>,
+}
+
+impl Compiler {
+    fn push(&mut self, node: Node) -> usize {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Reserves a node for a named type, so that types inside it may refer to it.
+    fn define(&mut self, name: &apache_avro::schema::Name) -> usize {
+        let index = self.push(Node::Pending);
+        self.names.insert(name.fullname(None), index);
+        index
+    }
+
+    fn node(&mut self, schema: &Schema) -> Result<usize, AvroError> {
+        let node = match schema {
+            Schema::Null => Node::Null,
+            Schema::Boolean => Node::Boolean,
+            Schema::Int => Node::Int,
+            Schema::Long => Node::Long,
+            Schema::Float => Node::Float,
+            Schema::Double => Node::Double,
+            Schema::Bytes | Schema::BigDecimal | Schema::Uuid(UuidSchema::Bytes) => Node::Bytes,
+            Schema::String => Node::String,
+            Schema::Array(a) => Node::Array(self.node(&a.items)?),
+            Schema::Map(m) => Node::Map(self.node(&m.types)?),
+            Schema::Union(u) => Node::Union(
+                u.variants()
+                    .iter()
+                    .map(|v| self.node(v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Schema::Record(record) => {
+                let index = self.define(&record.name);
+                let mut fields = Vec::with_capacity(record.fields.len());
+                for field in &record.fields {
+                    let mut name = Vec::with_capacity(field.name.len() + 3);
+                    write_json_str(&mut name, &field.name);
+                    name.push(b':');
+                    fields.push((name.into_boxed_slice(), self.node(&field.schema)?));
+                }
+                self.nodes[index] = Node::Record(fields.into_boxed_slice());
+                return Ok(index);
+            }
+            Schema::Enum(e) => {
+                let index = self.define(&e.name);
+                let symbols = e
+                    .symbols
+                    .iter()
+                    .map(|s| {
+                        let mut json = Vec::with_capacity(s.len() + 2);
+                        write_json_str(&mut json, s);
+                        json.into_boxed_slice()
+                    })
+                    .collect();
+                self.nodes[index] = Node::Enum(symbols);
+                return Ok(index);
+            }
+            Schema::Fixed(f) | Schema::Duration(f) => {
+                let index = self.define(&f.name);
+                self.nodes[index] = Node::Fixed(f.size);
+                return Ok(index);
+            }
+            Schema::Decimal(d) => {
+                let fixed = match &d.inner {
+                    InnerDecimalSchema::Fixed(f) => {
+                        let index = self.define(&f.name);
+                        self.nodes[index] = Node::Fixed(f.size);
+                        Some(f.size)
+                    }
+                    InnerDecimalSchema::Bytes => None,
+                };
+                Node::Decimal {
+                    scale: d.scale,
+                    fixed,
+                }
+            }
+            Schema::Uuid(UuidSchema::String) => Node::UuidString,
+            Schema::Uuid(UuidSchema::Fixed(f)) => {
+                let index = self.define(&f.name);
+                self.nodes[index] = Node::Fixed(f.size);
+                Node::UuidFixed
+            }
+            Schema::Date => Node::Date,
+            Schema::TimeMillis => Node::TimeMillis,
+            Schema::TimeMicros => Node::TimeMicros,
+            Schema::TimestampMillis => timestamp(Unit::Millis, true),
+            Schema::TimestampMicros => timestamp(Unit::Micros, true),
+            Schema::TimestampNanos => timestamp(Unit::Nanos, true),
+            Schema::LocalTimestampMillis => timestamp(Unit::Millis, false),
+            Schema::LocalTimestampMicros => timestamp(Unit::Micros, false),
+            Schema::LocalTimestampNanos => timestamp(Unit::Nanos, false),
+            Schema::Ref { name } => {
+                let full = name.fullname(None);
+                return match self.names.get(&full) {
+                    Some(index) => Ok(*index),
+                    None => fail(format!(
+                        "the schema refers to {full}, which it does not define"
+                    )),
+                };
+            }
+        };
+        Ok(self.push(node))
+    }
+}
+
+fn timestamp(unit: Unit, utc: bool) -> Node {
+    Node::Timestamp { unit, utc }
+}
+
+struct Reader<'a, 'o> {
+    bytes: &'a [u8],
+    pos: usize,
+    out: &'o mut Vec<u8>,
+    limit: usize,
+}
+
+impl<'a> Reader<'a, '_> {
+    fn byte(&mut self) -> Result<u8, AvroError> {
+        let Some(&b) = self.bytes.get(self.pos) else {
+            return fail("the datum ends early");
+        };
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], AvroError> {
+        if self.bytes.len() - self.pos < n {
+            return fail(format!(
+                "the datum ends early: {n} byte(s) needed, {} left",
+                self.bytes.len() - self.pos
+            ));
+        }
+        let slice = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(slice)
+    }
+
+    /// A zig-zag varint of at most 10 bytes.
+    fn long(&mut self) -> Result<i64, AvroError> {
+        let mut value: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            if shift == 63 && b > 1 {
+                return fail("a long is longer than 64 bits");
+            }
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(((value >> 1) as i64) ^ -((value & 1) as i64));
+            }
+        }
+        fail("a long is longer than 10 bytes")
+    }
+
+    fn int(&mut self) -> Result<i32, AvroError> {
+        let n = self.long()?;
+        i32::try_from(n).or_else(|_| fail(format!("{n} is out of the range of an int")))
+    }
+
+    /// A length-prefixed `bytes` or `string`.
+    fn sized(&mut self) -> Result<&'a [u8], AvroError> {
+        let len = self.long()?;
+        let Ok(len) = usize::try_from(len) else {
+            return fail(format!("negative length {len}"));
+        };
+        self.take(len)
+    }
+
+    /// The next block's item count, `None` at the end of an array or map.
+    fn block(&mut self) -> Result<Option<u64>, AvroError> {
+        let count = self.long()?;
+        if count == 0 {
+            return Ok(None);
+        }
+        if count < 0 {
+            // A negative count is followed by the block's size in bytes.
+            let size = self.long()?;
+            if size < 0 {
+                return fail(format!("negative block size {size}"));
+            }
+        }
+        Ok(Some(count.unsigned_abs()))
+    }
+
+    fn number(&mut self, n: impl itoa::Integer) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+
+    fn base64(&mut self, bytes: &[u8]) {
+        self.out.push(b'"');
+        self.out.extend_from_slice(to_base64(bytes).as_bytes());
+        self.out.push(b'"');
+    }
+
+    fn check_limit(&self) -> Result<(), AvroError> {
+        if self.out.len() > self.limit {
+            return fail(format!(
+                "the datum decodes to more than {} bytes of JSON",
+                self.limit
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A finite float of magnitude below 2^63 as a JSON number (`shortest`: its shortest form at its
+/// own precision); NaN, ±Infinity and larger magnitudes as strings.
+fn write_float(out: &mut Vec<u8>, value: f64, shortest: &str) {
+    if value.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if value == f64::INFINITY {
+        out.extend_from_slice(b"\"Infinity\"");
+    } else if value == f64::NEG_INFINITY {
+        out.extend_from_slice(b"\"-Infinity\"");
+    } else if value.abs() < TWO_POW_63 {
+        out.extend_from_slice(shortest.as_bytes());
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(shortest.as_bytes());
+        out.push(b'"');
+    }
+}
+
+struct Buf<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Buf<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn write_date(out: &mut Vec<u8>, date: chrono::NaiveDate) {
+    use chrono::Datelike;
+    let _ = write!(
+        Buf(out),
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        date.month(),
+        date.day()
+    );
+}
+
+/// `HH:MM:SS.fff…` with `digits` fraction digits.
+fn write_time(out: &mut Vec<u8>, seconds: i64, fraction: i64, digits: usize) {
+    let _ = write!(
+        Buf(out),
+        "{:02}:{:02}:{:02}.{:0digits$}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60,
+        fraction
+    );
+}
+
+/// The exact decimal string of a big-endian two's-complement unscaled value and a scale.
+fn write_decimal(out: &mut Vec<u8>, bytes: &[u8], scale: usize) {
+    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    // Magnitude as big-endian bytes.
+    let mut magnitude: Vec<u8> = bytes.to_vec();
+    if negative {
+        // Two's complement: invert and add one.
+        for b in &mut magnitude {
+            *b = !*b;
+        }
+        for b in magnitude.iter_mut().rev() {
+            let (sum, carry) = b.overflowing_add(1);
+            *b = sum;
+            if !carry {
+                break;
+            }
+        }
+    }
+    let digits = decimal_digits(&magnitude);
+    if negative && digits != "0" {
+        out.push(b'-');
+    }
+    if scale == 0 {
+        out.extend_from_slice(digits.as_bytes());
+    } else if digits.len() > scale {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.extend_from_slice(int.as_bytes());
+        out.push(b'.');
+        out.extend_from_slice(frac.as_bytes());
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', scale - digits.len()));
+        out.extend_from_slice(digits.as_bytes());
+    }
+}
+
+/// The decimal digits of a big-endian unsigned integer (`"0"` for zero).
+fn decimal_digits(magnitude: &[u8]) -> String {
+    // Limbs of base 10^9, most significant first, by repeated multiply-and-add.
+    let mut limbs: Vec<u32> = Vec::new();
+    for &byte in magnitude {
+        let mut carry = u64::from(byte);
+        for limb in limbs.iter_mut().rev() {
+            let v = u64::from(*limb) * 256 + carry;
+            *limb = (v % 1_000_000_000) as u32;
+            carry = v / 1_000_000_000;
+        }
+        while carry > 0 {
+            limbs.insert(0, (carry % 1_000_000_000) as u32);
+            carry /= 1_000_000_000;
+        }
+    }
+    let mut digits = String::new();
+    for (i, limb) in limbs.iter().enumerate() {
+        if i == 0 {
+            let _ = write!(digits, "{limb}");
+        } else {
+            let _ = write!(digits, "{limb:09}");
+        }
+    }
+    if digits.is_empty() {
+        digits.push('0');
+    }
+    digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(schema: &str, datum: &[u8]) -> Result<String, AvroError> {
+        let program = Program::compile(schema, &[])?;
+        let mut out = Vec::new();
+        program.to_json(datum, &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn primitives() {
+        assert_eq!(json(r#""null""#, b"").unwrap(), "null");
+        assert_eq!(json(r#""boolean""#, &[1]).unwrap(), "true");
+        assert_eq!(json(r#""int""#, &[0x03]).unwrap(), "-2");
+        assert_eq!(json(r#""long""#, &[0x80, 0x01]).unwrap(), "64");
+        assert_eq!(json(r#""string""#, &[0x04, b'h', b'i']).unwrap(), "\"hi\"");
+        assert_eq!(json(r#""bytes""#, &[0x04, 0xff, 0x00]).unwrap(), "\"/wA=\"");
+        assert_eq!(
+            json(r#""float""#, &0.1f32.to_le_bytes()).unwrap(),
+            "0.1",
+            "floats at their own precision"
+        );
+        assert_eq!(
+            json(r#""double""#, &f64::NAN.to_le_bytes()).unwrap(),
+            "\"NaN\""
+        );
+        assert_eq!(
+            json(r#""double""#, &f64::NEG_INFINITY.to_le_bytes()).unwrap(),
+            "\"-Infinity\""
+        );
+        assert_eq!(
+            json(r#""double""#, &1e300f64.to_le_bytes()).unwrap(),
+            "\"1e300\""
+        );
+        assert_eq!(
+            json(r#""double""#, &(-1e18f64).to_le_bytes()).unwrap(),
+            "-1e18"
+        );
+    }
+
+    #[test]
+    fn decimals_keep_their_scale() {
+        let schema = r#"{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}"#;
+        assert_eq!(json(schema, &[0x04, 0x04, 0xce]).unwrap(), "\"12.30\"");
+        assert_eq!(json(schema, &[0x02, 0xff]).unwrap(), "\"-0.01\"");
+        assert_eq!(json(schema, &[0x00]).unwrap(), "\"0.00\"");
+        let big = [&[0x22u8][..], &[0x7f; 17][..]].concat();
+        // 2^135 - 1 with 17 bytes of 0x7f.. is checked against a known value elsewhere; here: no panic.
+        assert!(json(schema, &big).unwrap().contains('.'));
+    }
+
+    #[test]
+    fn decimal_digits_of_large_numbers() {
+        assert_eq!(
+            decimal_digits(&[0x01, 0x00, 0x00, 0x00, 0x00]),
+            "4294967296"
+        );
+        assert_eq!(
+            decimal_digits(&[0xff; 16]),
+            u128::MAX.to_string(),
+            "u128::MAX"
+        );
+    }
+
+    #[test]
+    fn hostile_datums_are_errors() {
+        let array = r#"{"type":"array","items":"null"}"#;
+        // 2^62 nulls: refused by the output cap, not an endless loop.
+        let huge = [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+        assert!(json(array, &huge).unwrap_err().0.contains("more than"));
+        assert!(
+            json(r#""string""#, &[0x01])
+                .unwrap_err()
+                .0
+                .contains("negative")
+        );
+        assert!(
+            json(r#""string""#, &[0x7e])
+                .unwrap_err()
+                .0
+                .contains("ends early")
+        );
+        assert!(json(r#""long""#, &[0xff; 11]).is_err());
+        assert!(json(r#""int""#, &[0xff, 0xff, 0xff, 0xff, 0x7f]).is_err());
+        assert!(json(r#""boolean""#, &[2]).is_err());
+        assert!(json(r#""null""#, &[0]).unwrap_err().0.contains("left over"));
+        let list = r#"{"type":"record","name":"L","fields":[{"name":"next","type":["null","L"]}]}"#;
+        let deep: Vec<u8> = std::iter::repeat_n(0x02, 10_000).chain([0]).collect();
+        assert!(json(list, &deep).unwrap_err().0.contains("deeper"));
+    }
+}

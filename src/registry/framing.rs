@@ -1,0 +1,209 @@
+//! The bytes schema-registry serializers put before a payload.
+//!
+//! - Confluent ("Wire format", Confluent Schema Registry documentation): byte 0 is the magic byte
+//!   `0x00`, bytes 1–4 the schema id (big-endian), then the payload.
+//! - AWS Glue (`awslabs/aws-glue-schema-registry`, `AWSSchemaRegistryConstants`): byte 0 is the
+//!   header version `0x03`, byte 1 the compression (`0x00` none, `0x05` zlib), bytes 2–17 the
+//!   schema version UUID, then the payload, zlib-compressed when byte 1 says so.
+
+use std::borrow::Cow;
+use std::io::Read as _;
+
+use super::SchemaId;
+
+/// Confluent's magic byte.
+pub const CONFLUENT_MAGIC: u8 = 0x00;
+/// Glue's header version byte.
+pub const GLUE_HEADER_VERSION: u8 = 0x03;
+/// Glue's compression byte for an uncompressed payload.
+pub const GLUE_UNCOMPRESSED: u8 = 0x00;
+/// Glue's compression byte for a zlib payload.
+pub const GLUE_ZLIB: u8 = 0x05;
+/// A Glue payload may decompress to at most this many bytes: more is a dead letter, so that a
+/// small record cannot exhaust the function's memory.
+pub const MAX_DECOMPRESSED: usize = 32 << 20;
+
+/// Which registry's framing to look for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// `0x00`, schema id, payload.
+    Confluent,
+    /// `0x03`, compression, schema version UUID, payload.
+    Glue,
+}
+
+/// Bytes that start like the registry's framing but are not valid framing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadFraming(pub String);
+
+/// A framed payload.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Framed<'a> {
+    /// The schema the payload was written with.
+    pub schema: SchemaId,
+    /// The payload, decompressed.
+    pub payload: Cow<'a, [u8]>,
+}
+
+impl Framing {
+    /// The schema a framed value refers to, without decompressing it; `None` when the bytes do
+    /// not start with the framing's first byte (or are too short to hold its header).
+    pub fn schema_id(self, bytes: &[u8]) -> Option<SchemaId> {
+        match self {
+            Framing::Confluent => match bytes {
+                [CONFLUENT_MAGIC, a, b, c, d, ..] => {
+                    Some(SchemaId::Confluent(u32::from_be_bytes([*a, *b, *c, *d])))
+                }
+                _ => None,
+            },
+            Framing::Glue => match bytes {
+                [GLUE_HEADER_VERSION, _, rest @ ..] if rest.len() >= 16 => {
+                    let mut uuid = [0; 16];
+                    uuid.copy_from_slice(&rest[..16]);
+                    Some(SchemaId::Glue(uuid))
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// True when `bytes` start with the framing's first byte: they are meant to be framed, and
+    /// are a dead letter if the rest is not valid.
+    pub fn claims(self, bytes: &[u8]) -> bool {
+        bytes.first()
+            == Some(match self {
+                Framing::Confluent => &CONFLUENT_MAGIC,
+                Framing::Glue => &GLUE_HEADER_VERSION,
+            })
+    }
+
+    /// Splits framed bytes into their schema and payload; `Ok(None)` when the bytes do not start
+    /// with the framing's first byte.
+    ///
+    /// # Errors
+    /// [`BadFraming`] when they do but the header is cut short, names an unknown compression, or
+    /// the compressed payload is corrupt or decompresses past [`MAX_DECOMPRESSED`].
+    pub fn split(self, bytes: &[u8]) -> Result<Option<Framed<'_>>, BadFraming> {
+        if !self.claims(bytes) {
+            return Ok(None);
+        }
+        let Some(schema) = self.schema_id(bytes) else {
+            return Err(BadFraming(format!(
+                "{} byte(s) cannot hold the {} header",
+                bytes.len(),
+                self.name()
+            )));
+        };
+        let payload = match self {
+            Framing::Confluent => Cow::Borrowed(&bytes[5..]),
+            Framing::Glue => match bytes[1] {
+                GLUE_UNCOMPRESSED => Cow::Borrowed(&bytes[18..]),
+                GLUE_ZLIB => Cow::Owned(inflate(&bytes[18..])?),
+                other => {
+                    return Err(BadFraming(format!(
+                        "unknown Glue compression byte {other:#04x} (0x00 none, 0x05 zlib)"
+                    )));
+                }
+            },
+        };
+        Ok(Some(Framed { schema, payload }))
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Framing::Confluent => "Confluent",
+            Framing::Glue => "Glue",
+        }
+    }
+}
+
+/// Inflates a zlib stream, refusing one that decompresses past [`MAX_DECOMPRESSED`].
+fn inflate(compressed: &[u8]) -> Result<Vec<u8>, BadFraming> {
+    let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(MAX_DECOMPRESSED));
+    let mut decoder = flate2::read::ZlibDecoder::new(compressed).take(MAX_DECOMPRESSED as u64 + 1);
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|e| BadFraming(format!("the zlib payload is corrupt: {e}")))?;
+    if out.len() > MAX_DECOMPRESSED {
+        return Err(BadFraming(format!(
+            "the zlib payload decompresses to more than {MAX_DECOMPRESSED} bytes"
+        )));
+    }
+    let decoder = decoder.into_inner();
+    if decoder.total_in() != compressed.len() as u64 {
+        return Err(BadFraming(format!(
+            "{} byte(s) follow the zlib stream",
+            compressed.len() as u64 - decoder.total_in()
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    fn zlib(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn confluent_framing() {
+        let framed = Framing::Confluent
+            .split(&[0, 0, 0, 1, 2, b'x'])
+            .unwrap()
+            .unwrap();
+        assert_eq!(framed.schema, SchemaId::Confluent(258));
+        assert_eq!(&*framed.payload, b"x");
+        assert_eq!(Framing::Confluent.split(b"{\"a\":1}").unwrap(), None);
+        assert!(Framing::Confluent.split(&[0, 0, 1]).is_err());
+    }
+
+    #[test]
+    fn glue_framing_plain_and_zlib() {
+        let uuid = [7u8; 16];
+        let plain = [&[3, 0][..], &uuid, b"payload"].concat();
+        let framed = Framing::Glue.split(&plain).unwrap().unwrap();
+        assert_eq!(framed.schema, SchemaId::Glue(uuid));
+        assert_eq!(&*framed.payload, b"payload");
+        let compressed = [&[3, 5][..], &uuid, &zlib(b"payload")].concat();
+        assert_eq!(
+            &*Framing::Glue.split(&compressed).unwrap().unwrap().payload,
+            b"payload"
+        );
+        assert!(Framing::Glue.split(&[&[3, 9][..], &uuid].concat()).is_err());
+        assert!(Framing::Glue.split(&[3, 0, 1]).is_err());
+    }
+
+    #[test]
+    fn corrupt_and_bomb_zlib_payloads_are_refused() {
+        let uuid = [1u8; 16];
+        let corrupt = [&[3, 5][..], &uuid, b"not zlib at all"].concat();
+        assert!(
+            Framing::Glue
+                .split(&corrupt)
+                .unwrap_err()
+                .0
+                .contains("corrupt")
+        );
+        let bomb = zlib(&vec![0; MAX_DECOMPRESSED + 1]);
+        assert!(bomb.len() < 64 * 1024, "a small record");
+        let framed = [&[3, 5][..], &uuid, &bomb].concat();
+        assert!(
+            Framing::Glue
+                .split(&framed)
+                .unwrap_err()
+                .0
+                .contains("more than")
+        );
+        let mut truncated = [&[3, 5][..], &uuid, &zlib(b"payload")].concat();
+        truncated.truncate(truncated.len() - 3);
+        assert!(Framing::Glue.split(&truncated).is_err());
+    }
+}
