@@ -1,0 +1,210 @@
+//! Schema-registry servers for tests: a server speaking the Confluent Schema Registry REST API
+//! (`tests/registry/confluent_registry.py`) and moto in server mode (the Glue Schema Registry
+//! API), each on a free loopback port, stopped when dropped; and the records the registries' own
+//! serializers produce (`tests/registry/produce.py`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Confluent-API schema registry.
+pub struct ConfluentRegistry {
+    child: Child,
+    pub url: String,
+}
+
+impl ConfluentRegistry {
+    /// Starts one; with `user_info` (`KEY:SECRET`) it requires basic auth.
+    pub fn start(user_info: Option<&str>) -> ConfluentRegistry {
+        let port = free_port();
+        let mut command = Command::new(super::python());
+        command
+            .arg(super::repo().join("tests/registry/confluent_registry.py"))
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(info) = user_info {
+            command.env("REGISTRY_USER_INFO", info);
+        }
+        let mut child = command.spawn().expect("start the registry");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("ready"), "registry: {line}");
+        ConfluentRegistry {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.url);
+        let output = Command::new("curl")
+            .args([
+                "-sf",
+                "-X",
+                method,
+                &url,
+                "-H",
+                "Content-Type: application/json",
+            ])
+            .args(
+                body.map(|b| vec!["-d".to_string(), b.to_string()])
+                    .unwrap_or_default(),
+            )
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{method} {path}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// Requests served per route (`"GET /schemas/ids/3"`), test controls excepted.
+    pub fn requests(&self, route: &str) -> u64 {
+        self.call("GET", "/_test/requests", None)[route]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// Answers the next `times` requests whose path starts with `path` with `status`.
+    pub fn fail(&self, status: u16, times: u32, path: &str) {
+        self.call(
+            "POST",
+            "/_test/fail",
+            Some(json!({"status": status, "times": times, "path": path})),
+        );
+    }
+
+    /// Delays every `/schemas/ids/` answer.
+    pub fn delay(&self, seconds: f64) {
+        self.call("POST", "/_test/delay", Some(json!({"seconds": seconds})));
+    }
+
+    /// Clears counts, faults and delays.
+    pub fn reset(&self) {
+        self.call("POST", "/_test/reset", None);
+    }
+}
+
+impl Drop for ConfluentRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// moto in server mode: the Glue Schema Registry API.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new(super::repo().join(".venv/bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server (installed by ./scripts/test)");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    /// What the function needs to reach it: the Glue endpoint, a region and test credentials.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL_GLUE", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A record produced by a registry's own serializer, and what the function should show.
+#[derive(Clone, Debug)]
+pub struct Produced {
+    pub topic: String,
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub expected_value: Value,
+    pub value_encoding: String,
+    /// The Confluent schema id (number) or Glue version id (string).
+    pub schema: Value,
+    pub expected_key: Option<Value>,
+    pub key_schema: Option<Value>,
+    pub large: bool,
+}
+
+/// Records from `produce.py` (`confluent URL [USER_INFO]` or `glue ENDPOINT`).
+pub fn produce(args: &[&str]) -> Vec<Produced> {
+    let output = super::run_registry_script("produce.py", args, &[]);
+    let parsed: Value = serde_json::from_str(&output).unwrap();
+    let bytes = |v: &Value| {
+        v.as_str()
+            .map(|s| base64::engine::general_purpose::STANDARD.decode(s).unwrap())
+    };
+    parsed["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| Produced {
+            topic: r["topic"].as_str().unwrap().to_string(),
+            key: bytes(&r["key"]),
+            value: bytes(&r["value"]).unwrap(),
+            expected_value: r["expectedValue"].clone(),
+            value_encoding: r["valueEncoding"].as_str().unwrap().to_string(),
+            schema: r["schema"].clone(),
+            expected_key: r.get("expectedKey").cloned(),
+            key_schema: r.get("keySchema").cloned(),
+            large: r.get("large").and_then(Value::as_bool).unwrap_or(false),
+        })
+        .collect()
+}
+
+/// A Pipes enrichment request of records with these keys and values.
+pub fn batch<'a>(
+    records: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>, &'a [u8])>,
+) -> Vec<u8> {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let records: Vec<Value> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, (topic, key, value))| {
+            json!({
+                "eventSource": "SelfManagedKafka", "topic": topic, "partition": 0, "offset": i,
+                "timestamp": 1_764_331_200_000i64, "timestampType": "CREATE_TIME",
+                "key": key.map(b64), "value": b64(value), "headers": [],
+            })
+        })
+        .collect();
+    serde_json::to_vec(&records).unwrap()
+}

@@ -1,0 +1,174 @@
+"""Produces schema-registry-framed Kafka records with the registries' own serializers, for tests.
+
+  python produce.py confluent URL [USER:SECRET]   Confluent's AvroSerializer and JSONSerializer
+                                                  (confluent-kafka), registering the schemas
+  python produce.py glue ENDPOINT                 AWS's Glue serializer (aws-glue-schema-registry),
+                                                  plain and zlib-compressed, against moto
+
+Prints one JSON object: {"records": [...]} where each record has "topic", "key" and "value"
+(base64 of the framed bytes, or null), and what the function should show: "expectedValue",
+"valueEncoding", "schema" (the id or version id), "expectedKey", "keyEncoding". Expected Avro
+JSON comes from fastavro reading the datum, mapped by avro_mapping; expected JSON Schema values
+are the documents serialized.
+"""
+
+import base64
+import datetime
+import decimal
+import io
+import json
+import sys
+import uuid
+import zlib
+
+import fastavro
+
+from avro_mapping import names_of, to_json
+
+ORDER = {
+    "type": "record", "name": "Order", "namespace": "com.example.orders",
+    "fields": [
+        {"name": "orderId", "type": {"type": "string", "logicalType": "uuid"}},
+        {"name": "orderType", "type": {"type": "enum", "name": "OrderType", "symbols": ["RETAIL", "WHOLESALE", "RETURN"]}},
+        {"name": "createdAt", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "deliveryDate", "type": ["null", {"type": "int", "logicalType": "date"}], "default": None},
+        {"name": "customer", "type": {"type": "record", "name": "Customer", "fields": [
+            {"name": "id", "type": "long"},
+            {"name": "email", "type": ["null", "string"], "default": None},
+            {"name": "tier", "type": "OrderType"},
+        ]}},
+        {"name": "lines", "type": {"type": "array", "items": {"type": "record", "name": "Line", "fields": [
+            {"name": "sku", "type": "string"},
+            {"name": "quantity", "type": "int"},
+            {"name": "price", "type": {"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 2}},
+            {"name": "weight", "type": ["null", "float", "string"]},
+        ]}}},
+        {"name": "attributes", "type": {"type": "map", "values": "string"}},
+        {"name": "checksum", "type": {"type": "fixed", "name": "Md5", "size": 16}},
+        {"name": "total", "type": "double"},
+        {"name": "note", "type": ["null", "string"], "default": None},
+    ],
+}
+
+JSON_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#", "title": "Shipment", "type": "object",
+    "properties": {"shipmentId": {"type": "string"}, "carrier": {"type": "string"},
+                   "parcels": {"type": "array", "items": {"type": "integer"}}},
+}
+
+
+def order(i, lines=2, note=None):
+    return {
+        "orderId": str(uuid.UUID(int=i * 7919 + 1)),
+        "orderType": ["RETAIL", "WHOLESALE", "RETURN"][i % 3],
+        "createdAt": datetime.datetime(2026, 11, 28, 12, 0, i % 60, 123000, tzinfo=datetime.timezone.utc),
+        "deliveryDate": None if i % 2 else datetime.date(2026, 12, 1 + i % 28),
+        "customer": {"id": 10_000_000_000 + i, "email": None if i % 3 == 0 else f"c{i}@example.com",
+                     "tier": "WHOLESALE"},
+        "lines": [{"sku": f"SKU-{i}-{n}", "quantity": n + 1,
+                   "price": decimal.Decimal(f"{12 + n}.30"),
+                   "weight": [None, 1.5 + n, "n/a"][n % 3]} for n in range(lines)],
+        "attributes": {} if i % 4 == 0 else {"channel": "web", "región": "eu-west-1"},
+        "checksum": bytes(range(i % 200, i % 200 + 16)),
+        "total": float("nan") if i == 3 else 24.6 + i,
+        "note": note,
+    }
+
+
+def b64(data):
+    return None if data is None else base64.b64encode(data).decode()
+
+
+def avro_expected(schema, datum):
+    parsed = fastavro.parse_schema(schema)
+    value = fastavro.schemaless_reader(io.BytesIO(datum), parsed, None)
+    names = {}
+    names_of(parsed, names)
+    return to_json(parsed, value, names)
+
+
+def confluent(url, user_info=None):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+    from confluent_kafka.schema_registry.json_schema import JSONSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    conf = {"url": url}
+    if user_info:
+        conf["basic.auth.user.info"] = user_info
+    client = SchemaRegistryClient(conf)
+    value_serializer = AvroSerializer(client, json.dumps(ORDER), lambda o, ctx: o)
+    key_serializer = AvroSerializer(client, json.dumps("long"), lambda o, ctx: o)
+    string_serializer = AvroSerializer(client, json.dumps("string"), lambda o, ctx: o)
+    json_serializer = JSONSerializer(json.dumps(JSON_SCHEMA), client, lambda o, ctx: o)
+    records = []
+    for i in range(6):
+        value = value_serializer(order(i), SerializationContext("orders", MessageField.VALUE))
+        key = key_serializer(1000 + i, SerializationContext("orders", MessageField.KEY))
+        records.append({
+            "topic": "orders", "key": b64(key), "value": b64(value),
+            "expectedValue": avro_expected(ORDER, value[5:]), "valueEncoding": "avro",
+            "schema": int.from_bytes(value[1:5], "big"),
+            "expectedKey": 1000 + i, "keyEncoding": "avro", "keySchema": int.from_bytes(key[1:5], "big"),
+        })
+    # A top-level primitive schema.
+    value = string_serializer("plain string value", SerializationContext("notes", MessageField.VALUE))
+    records.append({"topic": "notes", "key": None, "value": b64(value), "expectedValue": "plain string value",
+                    "valueEncoding": "avro", "schema": int.from_bytes(value[1:5], "big")})
+    # JSON Schema.
+    for i in range(2):
+        document = {"shipmentId": f"S-{i}", "carrier": "ACME", "parcels": list(range(i + 1))}
+        value = json_serializer(document, SerializationContext("shipments", MessageField.VALUE))
+        records.append({"topic": "shipments", "key": None, "value": b64(value), "expectedValue": document,
+                        "valueEncoding": "jsonschema", "schema": int.from_bytes(value[1:5], "big")})
+    # A large value (claim-checked under an event bus's limits).
+    big = order(50, lines=8000, note="x" * 1000)
+    value = value_serializer(big, SerializationContext("orders", MessageField.VALUE))
+    records.append({"topic": "orders", "key": None, "value": b64(value),
+                    "expectedValue": avro_expected(ORDER, value[5:]), "valueEncoding": "avro",
+                    "schema": int.from_bytes(value[1:5], "big"), "large": True})
+    print(json.dumps({"records": records}))
+
+
+def glue(endpoint):
+    import boto3
+    from aws_schema_registry import DataAndSchema, SchemaRegistryClient
+    from aws_schema_registry.avro import AvroSchema
+    from aws_schema_registry.codec import encode
+    from aws_schema_registry.jsonschema import JsonSchema
+    from aws_schema_registry.serde import KafkaSerializer
+
+    client = boto3.client("glue", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    try:
+        client.create_registry(RegistryName="claim-check-tests")
+    except client.exceptions.AlreadyExistsException:
+        pass
+    registry = SchemaRegistryClient(client, registry_name="claim-check-tests")
+    serializer = KafkaSerializer(registry)
+    avro = AvroSchema(json.dumps(ORDER))
+    records = []
+    for i in range(4):
+        value = serializer.serialize("orders", DataAndSchema(order(i), avro))
+        expected = avro_expected(ORDER, value[18:])
+        version = str(uuid.UUID(bytes=value[2:18]))
+        records.append({"topic": "orders", "key": None, "value": b64(value), "expectedValue": expected,
+                        "valueEncoding": "avro", "schema": version})
+        # The same datum, zlib-compressed as the Glue serializers compress it.
+        compressed = encode(value[18:], uuid.UUID(bytes=value[2:18]), compression=True)
+        assert compressed[1] == 5
+        records.append({"topic": "orders", "key": None, "value": b64(compressed), "expectedValue": expected,
+                        "valueEncoding": "avro", "schema": version})
+    schema = JsonSchema(json.dumps(JSON_SCHEMA))
+    document = {"shipmentId": "S-9", "carrier": "ACME", "parcels": [1, 2]}
+    value = serializer.serialize("shipments", DataAndSchema(document, schema))
+    records.append({"topic": "shipments", "key": None, "value": b64(value), "expectedValue": document,
+                    "valueEncoding": "jsonschema", "schema": str(uuid.UUID(bytes=value[2:18]))})
+    print(json.dumps({"records": records}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "confluent":
+        confluent(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    else:
+        glue(sys.argv[2])
