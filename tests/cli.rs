@@ -386,3 +386,91 @@ fn a_batch_no_pipe_can_send_gets_a_warning() {
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
 }
+
+/// `claim-check invoke` reads the registry settings as the function does, and
+/// `resolve --decode` turns a claim-checked Avro value back into the JSON an inline event
+/// carries.
+#[test]
+fn invoke_decodes_registry_values_and_resolve_decode_restores_their_json() {
+    use common::registry::{ConfluentRegistry, batch, produce};
+    let registry = ConfluentRegistry::start(None);
+    let produced = produce(&["confluent", &registry.url]);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("batch.json");
+    std::fs::write(
+        &input,
+        batch(
+            produced
+                .iter()
+                .map(|p| (p.topic.as_str(), p.key.as_deref(), p.value.as_slice())),
+        ),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let env = [
+        ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent".to_string()),
+        ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", registry.url.clone()),
+    ];
+    let args = [
+        "invoke",
+        "--compact",
+        "--quiet",
+        "--store-dir",
+        store.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ];
+    let out = claim_check(&args, &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(events[0]["valueEncoding"], "avro");
+    assert!(common::json_equivalent(
+        &events[0]["value"],
+        &produced[0].expected_value
+    ));
+    // Without the registry settings the same batch is base64, as before.
+    let plain = claim_check(&args, &[]);
+    let plain: Vec<Value> = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(plain[0]["valueEncoding"], "base64");
+
+    let large = produced.iter().position(|p| p.large).unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, events[large].to_string()).unwrap();
+    let resolve = |extra: &[&str], env: &[(&str, String)]| {
+        let mut args = vec!["resolve", "--store-dir", store.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(event.to_str().unwrap());
+        claim_check(&args, env)
+    };
+    let raw = resolve(&[], &[]);
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    assert_eq!(
+        raw.stdout, produced[large].value,
+        "the record's bytes as stored"
+    );
+    let decoded = resolve(&["--decode"], &env);
+    assert!(
+        decoded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&decoded.stderr)
+    );
+    let json: Value = serde_json::from_slice(&decoded.stdout).unwrap();
+    assert!(common::json_equivalent(
+        &json,
+        &produced[large].expected_value
+    ));
+    let refused = resolve(&["--decode"], &[]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("CLAIM_CHECK_SCHEMA_REGISTRY"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

@@ -281,6 +281,13 @@ fn a_bad_setting_stops_the_function_at_init_with_the_variable_named() {
             vec![("AWS_REGION", "us-east-1".to_string())],
             "CLAIM_CHECK_BUCKET is not set",
         ),
+        (
+            vec![
+                ("CLAIM_CHECK_BUCKET", "claims".to_string()),
+                ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent".to_string()),
+            ],
+            "CLAIM_CHECK_SCHEMA_REGISTRY_URL",
+        ),
     ] {
         let watch = Watch::start(&env);
         let (_, body) = watch.invoke(&common::read("events/msk.json"));
@@ -422,6 +429,87 @@ async fn each_target_setting_gets_responses_its_target_accepts() {
                 output.contains("\"UnfittableBatches\":1") && output.contains("setting_to_change"),
                 "{output}"
             );
+        }
+    }
+}
+
+/// Registry-framed values decoded by the function as Lambda runs it, with the registry named by
+/// its settings: a Confluent-API registry (records from confluent-kafka's serializers) and the
+/// Glue Schema Registry API of moto (records from AWS's Glue serializer), each value compared
+/// with fastavro's reading of the same datum.
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_framed_values_are_decoded_under_the_runtime_api() {
+    use common::registry::{ConfluentRegistry, Moto, batch, produce};
+    let server = SeaweedFs::start();
+    let bucket = server.bucket("registry").await;
+    let confluent = ConfluentRegistry::start(Some("KEY:SECRET"));
+    let moto = Moto::start();
+    let runs = [
+        (
+            produce(&["confluent", &confluent.url, "KEY:SECRET"]),
+            vec![
+                ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent".to_string()),
+                ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", confluent.url.clone()),
+                (
+                    "CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO",
+                    "KEY:SECRET".to_string(),
+                ),
+                (
+                    "CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS",
+                    "key,value".to_string(),
+                ),
+            ],
+        ),
+        (
+            produce(&["glue", &moto.endpoint]),
+            vec![
+                ("CLAIM_CHECK_SCHEMA_REGISTRY", "glue".to_string()),
+                ("AWS_ENDPOINT_URL_GLUE", moto.endpoint.clone()),
+            ],
+        ),
+    ];
+    for (produced, registry_env) in runs {
+        let mut env = function_env(&server, &bucket);
+        env.extend(registry_env);
+        let watch = Watch::start(&env);
+        let body = batch(
+            produced
+                .iter()
+                .map(|p| (p.topic.as_str(), p.key.as_deref(), p.value.as_slice())),
+        );
+        let (status, response) = watch.invoke(&body);
+        assert_eq!(
+            status,
+            200,
+            "{}\n{}",
+            String::from_utf8_lossy(&response),
+            watch.output()
+        );
+        common::targets::assert_accepted("event-bus", &response);
+        let events: Vec<Value> = serde_json::from_slice(&response).unwrap();
+        assert_eq!(events.len(), produced.len());
+        for (p, event) in produced.iter().zip(&events) {
+            if p.large {
+                assert_eq!(event["claimCheck"]["valueEncoding"], "avro", "{event}");
+                let key = event["claimCheck"]["key"].as_str().unwrap();
+                assert_eq!(
+                    server.get(&bucket, key).await,
+                    p.value,
+                    "the record's bytes"
+                );
+                continue;
+            }
+            assert_eq!(event["valueEncoding"], p.value_encoding.as_str(), "{event}");
+            assert!(
+                common::json_equivalent(&event["value"], &p.expected_value),
+                "ours: {}\nexpected: {}",
+                event["value"],
+                p.expected_value
+            );
+            if let Some(key) = &p.expected_key {
+                assert_eq!(&event["key"], key, "{event}");
+                assert_eq!(event["keyEncoding"], "avro");
+            }
         }
     }
 }
