@@ -28,8 +28,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use base64::Engine as _;
 use kafka_claim_check::Enricher;
+use kafka_claim_check::avro::Program;
+use kafka_claim_check::config::Fields;
 use kafka_claim_check::config::{OffloadMode, Settings};
 use kafka_claim_check::lambda::{handle, handle_request};
+use kafka_claim_check::registry::{
+    FetchError, FetchedSchema, Format, Framing, RegistryDecoder, SchemaId, SchemaSource,
+};
 use kafka_claim_check::store::{
     FetchedObject, MemoryStore, PayloadStore, StoreError, StoredObject, Written,
 };
@@ -653,6 +658,167 @@ fn main() {
     if only("uploads") {
         upload_concurrency_bench(&runtime);
     }
+    if only("avro") {
+        avro_bench(&runtime);
+    }
+}
+
+/// A schema source holding one schema, as a registry would serve it.
+struct OneSchema(String);
+
+#[async_trait]
+impl SchemaSource for OneSchema {
+    async fn fetch(&self, _: SchemaId) -> Result<FetchedSchema, FetchError> {
+        Ok(FetchedSchema {
+            format: Format::Avro,
+            text: self.0.clone(),
+            references: Vec::new(),
+            labels: Vec::new(),
+        })
+    }
+}
+
+/// Datums written by fastavro (`benches/avro_python.py`), and its own time to decode them and
+/// `json.dumps` the result.
+fn python_avro(count: usize, lines: usize) -> (String, Vec<Vec<u8>>, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(".venv/bin/python")
+        .args([
+            "benches/avro_python.py",
+            dir.path().to_str().unwrap(),
+            &count.to_string(),
+            &lines.to_string(),
+        ])
+        .output()
+        .expect("run benches/avro_python.py with the test Python (./scripts/bootstrap)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let timing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let schema = std::fs::read_to_string(dir.path().join("schema.json")).unwrap();
+    let bytes = std::fs::read(dir.path().join("datums.bin")).unwrap();
+    let mut datums = Vec::new();
+    let mut rest = &bytes[..];
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        datums.push(rest[4..4 + len].to_vec());
+        rest = &rest[4 + len..];
+    }
+    let mb_per_s = timing["bytes"].as_f64().unwrap() / 1e6 / timing["seconds"].as_f64().unwrap();
+    (schema, datums, mb_per_s)
+}
+
+fn avro_bench(runtime: &tokio::runtime::Runtime) {
+    println!("\n## Avro to JSON (a record with nested records, arrays, unions, logical types)\n");
+    println!("| records | Avro bytes | this function MB/s | fastavro + json.dumps MB/s | ratio |");
+    println!("|---|---|---|---|---|");
+    let (schema, datums, python) = python_avro(500, 40);
+    let program = Program::compile(&schema, &[]).unwrap();
+    let total: usize = datums.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(total * 4);
+    let time = time_interleaved(
+        Duration::from_secs(3),
+        &mut [&mut || {
+            for datum in &datums {
+                out.clear();
+                program.to_json(datum, &mut out).unwrap();
+                std::hint::black_box(&out);
+            }
+        }],
+    )[0];
+    let ours = total as f64 / 1e6 / time.as_secs_f64();
+    println!(
+        "| {} | {total} | {ours:.0} | {python:.1} | {:.1}x |",
+        datums.len(),
+        ours / python
+    );
+
+    println!(
+        "\n## A batch of 10 records of 20 KB Avro values, inline (target lambda), next to the same records as JSON\n"
+    );
+    println!("| batch | request bytes | handler ms | ratio to JSON |");
+    println!("|---|---|---|---|");
+    let (schema, datums, _) = python_avro(10, 1000);
+    let program = Program::compile(&schema, &[]).unwrap();
+    let framed: Vec<Vec<u8>> = datums
+        .iter()
+        .map(|d| [&[0u8, 0, 0, 0, 1][..], d].concat())
+        .collect();
+    let as_json: Vec<Vec<u8>> = datums
+        .iter()
+        .map(|d| {
+            let mut json = Vec::new();
+            program.to_json(d, &mut json).unwrap();
+            json
+        })
+        .collect();
+    let request = |values: &[Vec<u8>]| {
+        let records: Vec<serde_json::Value> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                serde_json::json!({
+                    "topic": "orders", "partition": 0, "offset": i, "timestamp": 1_764_331_200_000i64,
+                    "timestampType": "CREATE_TIME", "key": null,
+                    "value": base64::engine::general_purpose::STANDARD.encode(v), "headers": [],
+                })
+            })
+            .collect();
+        serde_json::to_vec(&records).unwrap()
+    };
+    let settings =
+        Settings::from_lookup(|name| (name == "CLAIM_CHECK_TARGET").then(|| "lambda".into()))
+            .unwrap();
+    let avro_body = request(&framed);
+    let json_body = request(&as_json);
+    let plain = Enricher::new(settings.clone(), Arc::new(MemoryStore::new("bench")));
+    let decoder = RegistryDecoder::new(
+        Arc::new(OneSchema(schema)),
+        Framing::Confluent,
+        Fields::default(),
+    );
+    let registry = Enricher::with_decoder(
+        settings,
+        Arc::new(MemoryStore::new("bench")),
+        Arc::new(decoder),
+    );
+    for (enricher, body) in [(&plain, &json_body), (&registry, &avro_body)] {
+        let enriched = runtime.block_on(enricher.enrich(body, None)).unwrap();
+        assert_eq!(enriched.summary.inline, 10, "every record inline");
+    }
+    let times = time_interleaved(
+        Duration::from_secs(3),
+        &mut [
+            &mut || {
+                std::hint::black_box(
+                    runtime
+                        .block_on(handle_request(&plain, &json_body, None))
+                        .unwrap(),
+                );
+            },
+            &mut || {
+                std::hint::black_box(
+                    runtime
+                        .block_on(handle_request(&registry, &avro_body, None))
+                        .unwrap(),
+                );
+            },
+        ],
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "| JSON values | {} | {:.2} | 1.00 |",
+        json_body.len(),
+        ms(times[0])
+    );
+    println!(
+        "| Avro values (Confluent framing) | {} | {:.2} | {:.2} |",
+        avro_body.len(),
+        ms(times[1]),
+        ms(times[1]) / ms(times[0])
+    );
 }
 
 fn cpu_model() -> String {

@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use apache_avro::Schema;
 use apache_avro::schema::{InnerDecimalSchema, UuidSchema};
 
-use crate::encoding::{EMBED_MAX_DEPTH, to_base64, write_json_str};
+use crate::encoding::{EMBED_MAX_DEPTH, write_json_str};
 
 /// Why a schema could not be compiled, or a datum not decoded with it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -599,8 +599,15 @@ impl<'a> Reader<'a, '_> {
     }
 
     fn base64(&mut self, bytes: &[u8]) {
+        use base64::Engine as _;
         self.out.push(b'"');
-        self.out.extend_from_slice(to_base64(bytes).as_bytes());
+        let start = self.out.len();
+        let len = bytes.len().div_ceil(3) * 4;
+        self.out.resize(start + len, 0);
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice(bytes, &mut self.out[start..])
+            .unwrap_or(0);
+        self.out.truncate(start + written);
         self.out.push(b'"');
     }
 
@@ -668,6 +675,18 @@ fn write_time(out: &mut Vec<u8>, seconds: i64, fraction: i64, digits: usize) {
 /// The exact decimal string of a big-endian two's-complement unscaled value and a scale.
 fn write_decimal(out: &mut Vec<u8>, bytes: &[u8], scale: usize) {
     let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    if bytes.len() <= 16 {
+        // The common case, without allocating: sign-extend into an i128.
+        let mut be = [if negative { 0xff } else { 0 }; 16];
+        be[16 - bytes.len()..].copy_from_slice(bytes);
+        let unscaled = i128::from_be_bytes(be);
+        if unscaled < 0 {
+            out.push(b'-');
+        }
+        let mut buffer = itoa::Buffer::new();
+        place_point(out, buffer.format(unscaled.unsigned_abs()), scale);
+        return;
+    }
     // Magnitude as big-endian bytes.
     let mut magnitude: Vec<u8> = bytes.to_vec();
     if negative {
@@ -687,6 +706,11 @@ fn write_decimal(out: &mut Vec<u8>, bytes: &[u8], scale: usize) {
     if negative && digits != "0" {
         out.push(b'-');
     }
+    place_point(out, &digits, scale);
+}
+
+/// Writes `digits` with a decimal point `scale` digits from the right.
+fn place_point(out: &mut Vec<u8>, digits: &str, scale: usize) {
     if scale == 0 {
         out.extend_from_slice(digits.as_bytes());
     } else if digits.len() > scale {
@@ -774,14 +798,92 @@ mod tests {
     }
 
     #[test]
+    fn temporal_types_and_their_out_of_range_fallback() {
+        let long = |n: i64| {
+            let mut v = Vec::new();
+            let mut z = ((n << 1) ^ (n >> 63)) as u64;
+            loop {
+                let b = (z & 0x7f) as u8;
+                z >>= 7;
+                if z == 0 {
+                    v.push(b);
+                    return v;
+                }
+                v.push(b | 0x80);
+            }
+        };
+        let logical =
+            |base: &str, name: &str| format!(r#"{{"type":"{base}","logicalType":"{name}"}}"#);
+        let ts = 1_795_867_200_123_456_789i64; // 2026-11-28T12:00:00.123456789Z
+        assert_eq!(
+            json(&logical("long", "timestamp-nanos"), &long(ts)).unwrap(),
+            "\"2026-11-28T12:00:00.123456789Z\""
+        );
+        assert_eq!(
+            json(&logical("long", "local-timestamp-micros"), &long(ts / 1000)).unwrap(),
+            "\"2026-11-28T12:00:00.123456\""
+        );
+        assert_eq!(
+            json(&logical("long", "timestamp-millis"), &long(-1)).unwrap(),
+            "\"1969-12-31T23:59:59.999Z\"",
+            "before the epoch"
+        );
+        // Outside years 1 to 9999: the number.
+        assert_eq!(
+            json(&logical("long", "timestamp-millis"), &long(i64::MAX)).unwrap(),
+            i64::MAX.to_string()
+        );
+        assert_eq!(
+            json(&logical("int", "date"), &long(-719_163)).unwrap(),
+            "-719163"
+        );
+        assert_eq!(
+            json(&logical("int", "date"), &long(-719_162)).unwrap(),
+            "\"0001-01-01\""
+        );
+        assert_eq!(
+            json(&logical("int", "time-millis"), &long(86_400_000)).unwrap(),
+            "86400000"
+        );
+        assert_eq!(
+            json(&logical("long", "time-micros"), &long(86_399_999_999)).unwrap(),
+            "\"23:59:59.999999\""
+        );
+        let uuid = r#"{"type":"fixed","name":"U","size":16,"logicalType":"uuid"}"#;
+        assert_eq!(
+            json(uuid, &[0x12; 16]).unwrap(),
+            "\"12121212-1212-1212-1212-121212121212\""
+        );
+    }
+
+    #[test]
+    fn record_fields_keep_schema_order() {
+        let schema = r#"{"type":"record","name":"R","fields":[{"name":"z","type":"int"},{"name":"a","type":"int"},{"name":"m","type":"string"}]}"#;
+        assert_eq!(
+            json(schema, &[2, 4, 2, b'x']).unwrap(),
+            r#"{"z":1,"a":2,"m":"x"}"#
+        );
+    }
+
+    #[test]
     fn decimals_keep_their_scale() {
         let schema = r#"{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}"#;
         assert_eq!(json(schema, &[0x04, 0x04, 0xce]).unwrap(), "\"12.30\"");
         assert_eq!(json(schema, &[0x02, 0xff]).unwrap(), "\"-0.01\"");
         assert_eq!(json(schema, &[0x00]).unwrap(), "\"0.00\"");
-        let big = [&[0x22u8][..], &[0x7f; 17][..]].concat();
-        // 2^135 - 1 with 17 bytes of 0x7f.. is checked against a known value elsewhere; here: no panic.
-        assert!(json(schema, &big).unwrap().contains('.'));
+        // Longer than an i128: 2^136 - 1 (17 bytes of 0xff after a 0x00 sign byte).
+        let big = [&[0x24u8, 0x00][..], &[0xff; 17][..]].concat();
+        assert_eq!(
+            json(schema, &big).unwrap(),
+            "\"871122859317602466466238995025326621327.35\"",
+            "2^136 - 1 = 87112285931760246646623899502532662132735"
+        );
+        let negative_big = [&[0x24u8, 0xff][..], &[0x00; 17][..]].concat();
+        assert_eq!(
+            json(schema, &negative_big).unwrap(),
+            "\"-871122859317602466466238995025326621327.36\"",
+            "-(2^136)"
+        );
     }
 
     #[test]

@@ -430,7 +430,10 @@ pub async fn reemit(args: Reemit) -> anyhow::Result<()> {
         }
     };
     let request = [&b"["[..], &raw, b"]"].concat();
-    let enriched = Enricher::new(settings, store)
+    let decoder = registry::open(&RegistrySettings::from_env()?)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let enriched = Enricher::with_decoder(settings, store, decoder)
         .enrich(&request, None)
         .await?;
     print_events(&enriched.body, compact)?;

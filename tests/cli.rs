@@ -394,7 +394,18 @@ fn a_batch_no_pipe_can_send_gets_a_warning() {
 fn invoke_decodes_registry_values_and_resolve_decode_restores_their_json() {
     use common::registry::{ConfluentRegistry, batch, produce};
     let registry = ConfluentRegistry::start(None);
-    let produced = produce(&["confluent", &registry.url]);
+    let mut produced = produce(&["confluent", &registry.url]);
+    // One Avro record, one JSON Schema record and the large one: a batch an event bus takes.
+    let json_schema = produced
+        .iter()
+        .position(|p| p.value_encoding == "jsonschema")
+        .unwrap();
+    let large = produced.iter().position(|p| p.large).unwrap();
+    produced = vec![
+        produced[0].clone(),
+        produced[json_schema].clone(),
+        produced[large].clone(),
+    ];
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("batch.json");
     std::fs::write(

@@ -50,10 +50,14 @@ async fn glue_decoder(moto: &Moto) -> Arc<RegistryDecoder> {
     ))
 }
 
+/// A pipeline for a Lambda target (no count limit, 6 MB), so one batch holds every record.
 fn enricher(decoder: Arc<RegistryDecoder>) -> (Enricher, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new("claims"));
+    let settings =
+        Settings::from_lookup(|name| (name == "CLAIM_CHECK_TARGET").then(|| "lambda".into()))
+            .unwrap();
     (
-        Enricher::with_decoder(Settings::default(), store.clone(), decoder),
+        Enricher::with_decoder(settings, store.clone(), decoder),
         store,
     )
 }
@@ -120,14 +124,19 @@ async fn confluent_avro_and_json_schema_values_are_decoded_once_per_schema() {
     let mut ids: Vec<u64> = small.iter().map(|p| p.schema.as_u64().unwrap()).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 3, "Order, string and Shipment");
+    assert_eq!(ids.len(), 4, "Order, Shipped, string and Shipment");
     for id in ids {
-        assert_eq!(
-            registry.requests(&format!("GET /schemas/ids/{id}")),
-            1,
-            "id {id}"
-        );
+        let route = format!("GET /schemas/ids/{id}");
+        assert_eq!(registry.requests(&route), 1, "id {id}");
     }
+    // Shipped refers to Party, which refers to Address: each fetched once, by subject and version.
+    let shipped = small.iter().position(|p| p.topic == "shipped").unwrap();
+    assert_eq!(
+        first[shipped]["valueSchema"]["name"],
+        "com.example.orders.Shipped"
+    );
+    assert_eq!(registry.requests("GET /subjects/party/versions/1"), 1);
+    assert_eq!(registry.requests("GET /subjects/address/versions/1"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use kafka_claim_check::Settings;
+use kafka_claim_check::config::RegistrySettings;
 use serde_json::{Value, json};
 
 fn venv_tool(name: &str) -> std::path::PathBuf {
@@ -59,7 +60,8 @@ fn resource(name: &str) -> &'static Value {
     r
 }
 
-/// Every environment variable the function reads.
+/// Every environment variable the function reads, but `CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO`
+/// (credentials for local use; a deployment reads them from Secrets Manager).
 fn settings_variables() -> BTreeSet<String> {
     let seen = Mutex::new(BTreeSet::new());
     Settings::from_lookup(|name| {
@@ -67,7 +69,14 @@ fn settings_variables() -> BTreeSet<String> {
         None
     })
     .unwrap();
-    seen.into_inner().unwrap()
+    RegistrySettings::from_lookup(|name| {
+        seen.lock().unwrap().insert(name.to_string());
+        None
+    })
+    .unwrap();
+    let mut seen = seen.into_inner().unwrap();
+    assert!(seen.remove("CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO"));
+    seen
 }
 
 #[test]
@@ -932,5 +941,159 @@ fn every_other_constrained_parameter_at_its_boundary() {
             |name| (name == "CLAIM_CHECK_METRICS_NAMESPACE").then(|| "AWS/Kafka".to_string())
         )
         .is_err()
+    );
+}
+
+#[test]
+fn schema_registry_parameters_are_refused_where_the_function_would_refuse_them() {
+    let secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:registry-AbCdEf";
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let confluent = ("SchemaRegistry", "confluent");
+    let url = (
+        "SchemaRegistryUrl",
+        "https://psrc-1234.eu-west-1.aws.confluent.cloud",
+    );
+    // Each refused set differs from an accepted one by one value.
+    boundary(
+        &msk_with(&[confluent, url]),
+        &msk_with(&[confluent]),
+        "ConfluentNeedsUrl",
+    );
+    boundary(
+        &msk_with(&[confluent, url]),
+        &msk_with(&[
+            confluent,
+            ("SchemaRegistryUrl", "psrc-1234.confluent.cloud"),
+        ]),
+        "SchemaRegistryUrl",
+    );
+    boundary(
+        &msk_with(&[confluent, ("SchemaRegistryUrl", "http://a:8081,https://b")]),
+        &msk_with(&[confluent, ("SchemaRegistryUrl", "http://a:8081,b")]),
+        "SchemaRegistryUrl",
+    );
+    boundary(
+        &msk_with(&[confluent, url, ("SchemaRegistrySecretArn", secret)]),
+        &msk_with(&[
+            confluent,
+            url,
+            ("SchemaRegistrySecretArn", "registry-secret"),
+        ]),
+        "SchemaRegistrySecretArn",
+    );
+    boundary(
+        &msk_with(&[
+            confluent,
+            url,
+            ("SchemaRegistrySecretArn", secret),
+            ("SchemaRegistrySecretKmsKeyArn", key),
+        ]),
+        &msk_with(&[
+            confluent,
+            url,
+            ("SchemaRegistrySecretArn", secret),
+            ("SchemaRegistrySecretKmsKeyArn", "alias/k"),
+        ]),
+        "SchemaRegistrySecretKmsKeyArn",
+    );
+    boundary(
+        &msk_with(&[confluent, url]),
+        &msk_with(&[("SchemaRegistry", "glue"), ("GlueRegistryName", "r"), url]),
+        "RegistryUrlAndSecretAreForConfluent",
+    );
+    boundary(
+        &msk_with(&[
+            ("SchemaRegistry", "glue"),
+            ("GlueRegistryName", &*"r".repeat(255)),
+        ]),
+        &msk_with(&[("SchemaRegistry", "glue")]),
+        "GlueNeedsRegistryName",
+    );
+    boundary(
+        &msk_with(&[
+            ("SchemaRegistry", "glue"),
+            ("GlueRegistryName", "orders_v1.$#-x"),
+        ]),
+        &msk_with(&[
+            ("SchemaRegistry", "glue"),
+            ("GlueRegistryName", &*"r".repeat(256)),
+        ]),
+        "GlueRegistryName",
+    );
+    boundary(
+        &msk_with(&[("SchemaRegistry", "glue"), ("GlueRegistryName", "orders")]),
+        &msk_with(&[
+            ("SchemaRegistry", "glue"),
+            ("GlueRegistryName", "orders:v1"),
+        ]),
+        "GlueRegistryName",
+    );
+    boundary(
+        &msk_with(&[("SchemaRegistryFields", "key,value")]),
+        &msk_with(&[("SchemaRegistryFields", "value,key,headers")]),
+        "SchemaRegistryFields",
+    );
+    boundary(
+        &msk_with(&[("SchemaRegistry", "none")]),
+        &msk_with(&[("SchemaRegistry", "karapace")]),
+        "SchemaRegistry",
+    );
+    // What the template accepts, the function accepts.
+    for pairs in [
+        vec![
+            ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", "http://a:8081,https://b"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN", secret),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS", "key,value"),
+        ],
+        vec![
+            ("CLAIM_CHECK_SCHEMA_REGISTRY", "glue"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS", "key"),
+        ],
+    ] {
+        let found = RegistrySettings::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        });
+        assert!(found.is_ok(), "{pairs:?}: {found:?}");
+    }
+}
+
+#[test]
+fn the_function_reads_only_the_registry_it_is_given() {
+    let policy = &resource("EnrichmentFunction")["Properties"]["Policies"][0];
+    let conditional: BTreeMap<&str, &Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            let branches = s.get("Fn::If")?.as_array()?;
+            Some((branches[0].as_str()?, &branches[1]))
+        })
+        .collect();
+    let glue = conditional["UsesGlueRegistry"];
+    assert_eq!(glue["Action"], "glue:GetSchemaVersion");
+    let resources = glue["Resource"].to_string();
+    assert!(
+        resources.contains(":registry/${GlueRegistryName}")
+            && resources.contains(":schema/${GlueRegistryName}/*")
+            && !resources.contains("\"*\""),
+        "{resources}"
+    );
+    let secret = conditional["HasRegistrySecret"];
+    assert_eq!(secret["Action"], "secretsmanager:GetSecretValue");
+    assert_eq!(
+        secret["Resource"],
+        json!({"Ref": "SchemaRegistrySecretArn"})
+    );
+    assert_eq!(conditional["HasRegistrySecretKey"]["Action"], "kms:Decrypt");
+    let conditions = &template()["Conditions"];
+    assert!(conditions["UsesGlueRegistry"].to_string().contains("glue"));
+    assert!(
+        conditions["HasRegistrySecret"]
+            .to_string()
+            .contains("confluent")
     );
 }

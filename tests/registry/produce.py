@@ -57,6 +57,17 @@ JSON_SCHEMA = {
 }
 
 
+# Schema references two levels deep: Shipment -> Party -> Address, each registered under its own
+# subject and named by reference, as Confluent's serializers resolve them.
+ADDRESS = {"type": "record", "name": "Address", "namespace": "com.example.shared",
+           "fields": [{"name": "city", "type": "string"}, {"name": "zip", "type": ["null", "string"]}]}
+PARTY = {"type": "record", "name": "Party", "namespace": "com.example.shared",
+         "fields": [{"name": "name", "type": "string"}, {"name": "address", "type": "com.example.shared.Address"}]}
+SHIPPED = {"type": "record", "name": "Shipped", "namespace": "com.example.orders",
+           "fields": [{"name": "orderId", "type": "string"}, {"name": "to", "type": "com.example.shared.Party"},
+                      {"name": "from", "type": ["null", "com.example.shared.Party"]}]}
+
+
 def order(i, lines=2, note=None):
     return {
         "orderId": str(uuid.UUID(int=i * 7919 + 1)),
@@ -111,6 +122,29 @@ def confluent(url, user_info=None):
             "schema": int.from_bytes(value[1:5], "big"),
             "expectedKey": 1000 + i, "keyEncoding": "avro", "keySchema": int.from_bytes(key[1:5], "big"),
         })
+    # A schema referring to others, two levels deep.
+    from confluent_kafka.schema_registry import Schema, SchemaReference
+    address = client.register_schema_full_response("address", Schema(json.dumps(ADDRESS), "AVRO"))
+    party = client.register_schema_full_response(
+        "party", Schema(json.dumps(PARTY), "AVRO",
+                        [SchemaReference("com.example.shared.Address", "address", address.version)]))
+    shipped_schema = Schema(json.dumps(SHIPPED), "AVRO",
+                            [SchemaReference("com.example.shared.Party", "party", party.version)])
+    shipped_serializer = AvroSerializer(client, shipped_schema, lambda o, ctx: o)
+    named = {}
+    for s in (ADDRESS, PARTY):
+        fastavro.parse_schema(s, named_schemas=named)
+    shipped_parsed = fastavro.parse_schema(SHIPPED, named_schemas=named)
+    for i in range(2):
+        shipped = {"orderId": f"o-{i}", "to": {"name": "Ana", "address": {"city": "Lyon", "zip": None}},
+                   "from": None if i else {"name": "Bo", "address": {"city": "Oslo", "zip": "0150"}}}
+        value = shipped_serializer(shipped, SerializationContext("shipped", MessageField.VALUE))
+        decoded = fastavro.schemaless_reader(io.BytesIO(value[5:]), shipped_parsed, None)
+        names = {k: v for k, v in named.items()}
+        names_of(shipped_parsed, names)
+        records.append({"topic": "shipped", "key": None, "value": b64(value),
+                        "expectedValue": to_json(shipped_parsed, decoded, names), "valueEncoding": "avro",
+                        "schema": int.from_bytes(value[1:5], "big"), "references": True})
     # A top-level primitive schema.
     value = string_serializer("plain string value", SerializationContext("notes", MessageField.VALUE))
     records.append({"topic": "notes", "key": None, "value": b64(value), "expectedValue": "plain string value",
