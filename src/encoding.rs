@@ -31,6 +31,9 @@ pub enum Encoding {
     Avro,
     /// A JSON document framed by a schema registry (JSON Schema), shown as that document.
     JsonSchema,
+    /// A Protocol Buffers message framed by a schema registry, shown as JSON decoded with its
+    /// schema.
+    Protobuf,
 }
 
 impl Encoding {
@@ -42,6 +45,7 @@ impl Encoding {
             Encoding::Base64 => "base64",
             Encoding::Avro => "avro",
             Encoding::JsonSchema => "jsonschema",
+            Encoding::Protobuf => "protobuf",
         }
     }
 
@@ -49,7 +53,7 @@ impl Encoding {
     /// string standing for bytes).
     pub fn is_json(self) -> bool {
         match self {
-            Encoding::Json | Encoding::Avro | Encoding::JsonSchema => true,
+            Encoding::Json | Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf => true,
             Encoding::Text | Encoding::Base64 => false,
         }
     }
@@ -62,6 +66,7 @@ impl Encoding {
             "base64" => Some(Encoding::Base64),
             "avro" => Some(Encoding::Avro),
             "jsonschema" => Some(Encoding::JsonSchema),
+            "protobuf" => Some(Encoding::Protobuf),
             _ => None,
         }
     }
@@ -72,7 +77,9 @@ impl Encoding {
             Encoding::Json => "application/json",
             Encoding::Text => "text/plain; charset=utf-8",
             // Registry-framed bytes: the framing's binary header, then the payload.
-            Encoding::Base64 | Encoding::Avro | Encoding::JsonSchema => "application/octet-stream",
+            Encoding::Base64 | Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf => {
+                "application/octet-stream"
+            }
         }
     }
 }
@@ -167,7 +174,9 @@ pub fn from_base64(text: &str) -> Result<Vec<u8>, InvalidBase64> {
 /// [`is_strict_json`] (for registry values: the JSON the decoder wrote).
 pub fn write_encoded(out: &mut Vec<u8>, bytes: &[u8], encoding: Encoding) {
     match encoding {
-        Encoding::Json | Encoding::Avro | Encoding::JsonSchema => out.extend_from_slice(bytes),
+        Encoding::Json | Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf => {
+            out.extend_from_slice(bytes)
+        }
         Encoding::Text => match std::str::from_utf8(bytes) {
             Ok(text) => write_json_str(out, text),
             // Checked by `is_text`; this keeps the function total should a caller get it wrong.
@@ -615,7 +624,7 @@ mod tests {
             write_encoded(&mut out, bytes, encoding);
             let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
             let back = match encoding {
-                Encoding::Json | Encoding::Avro | Encoding::JsonSchema => {
+                Encoding::Json | Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf => {
                     serde_json::to_vec(&value).unwrap()
                 }
                 Encoding::Text => value.as_str().unwrap().as_bytes().to_vec(),

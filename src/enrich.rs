@@ -474,7 +474,7 @@ impl Enricher {
             + match encoding {
                 Some(Encoding::Base64) => value_len / 3 * 4,
                 Some(Encoding::Json | Encoding::Text) | None => value_len,
-                Some(Encoding::Avro | Encoding::JsonSchema) => shown_len,
+                Some(Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf) => shown_len,
             };
         if always || (has_value && !self.limits.fits(lower_bound)) {
             self.offload(&mut slot);
@@ -519,7 +519,7 @@ impl Enricher {
         );
         // Pointers are kept from the JSON the value is shown as.
         let kept = match encoding {
-            Encoding::Json | Encoding::Avro | Encoding::JsonSchema => {
+            Encoding::Json | Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf => {
                 event::kept_fields(decoded.shown(value), &self.settings.keep_pointers)
             }
             Encoding::Text | Encoding::Base64 => None,

@@ -119,7 +119,7 @@ pub fn inline_tail_capacity(value: Option<(&[u8], &Decoded)>) -> usize {
         let schema = decoded.schema.as_deref().map_or(0, |s| s.len() + 16);
         schema
             + match decoded.encoding {
-                Encoding::Json | Encoding::Avro | Encoding::JsonSchema => {
+                Encoding::Json | Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf => {
                     decoded.shown(bytes).len()
                 }
                 Encoding::Text | Encoding::Base64 => bytes.len() / 3 * 4 + 8,

@@ -47,6 +47,7 @@ pub mod listing;
 pub mod metrics;
 pub mod outcome;
 pub mod policy;
+pub mod protobuf;
 pub mod record;
 pub mod registry;
 pub mod report;

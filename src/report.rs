@@ -129,9 +129,15 @@ pub fn resolved_file_name(index: usize, r: &Resolved) -> String {
     let c = &r.coordinates;
     let extension = match (r.form, r.encoding) {
         (Form::DeadLetter, _) | (_, Some(Encoding::Json)) => "json",
-        (_, Some(Encoding::Avro | Encoding::JsonSchema)) if r.decoded => "json",
+        (_, Some(Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf)) if r.decoded => {
+            "json"
+        }
         (_, Some(Encoding::Text)) => "txt",
-        (_, Some(Encoding::Base64 | Encoding::Avro | Encoding::JsonSchema) | None) => "bin",
+        (
+            _,
+            Some(Encoding::Base64 | Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf)
+            | None,
+        ) => "bin",
     };
     format!(
         "{index:04}-{}-{}-{}.{extension}",

@@ -251,7 +251,10 @@ impl Resolved {
         &mut self,
         decoder: &crate::registry::RegistryDecoder,
     ) -> Result<(), ResolveError> {
-        let registry_value = matches!(self.encoding, Some(Encoding::Avro | Encoding::JsonSchema));
+        let registry_value = matches!(
+            self.encoding,
+            Some(Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf)
+        );
         if self.decoded || !registry_value || self.form == Form::DeadLetter {
             return Ok(());
         }
@@ -493,7 +496,7 @@ impl Resolver {
             .value
             .ok_or_else(|| not_ours("`valueEncoding` is set but `value` is missing"))?;
         let bytes = match encoding {
-            Encoding::Json | Encoding::Avro | Encoding::JsonSchema => {
+            Encoding::Json | Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf => {
                 Bytes::copy_from_slice(value.get().as_bytes())
             }
             Encoding::Text => serde_json::from_str::<String>(value.get())
@@ -506,7 +509,10 @@ impl Resolver {
                 .ok_or_else(|| not_ours("a base64 `value` is not base64"))?,
         };
         // Registry values are in the event as the JSON they decode to.
-        let decoded = matches!(encoding, Encoding::Avro | Encoding::JsonSchema);
+        let decoded = matches!(
+            encoding,
+            Encoding::Avro | Encoding::JsonSchema | Encoding::Protobuf
+        );
         Ok(Resolved {
             form: Form::Inline,
             bytes: Some(bytes),

@@ -39,6 +39,8 @@ struct SchemaResponse {
 
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 struct Reference {
+    /// What the schema refers to it by: an Avro full name, a `.proto` import path.
+    name: String,
     subject: String,
     version: i64,
 }
@@ -132,8 +134,11 @@ impl ConfluentSource {
         }))
     }
 
-    /// The texts of the schemas `references` name, and theirs, dependencies first.
-    async fn references(&self, references: Vec<Reference>) -> Result<Vec<String>, FetchError> {
+    /// The schemas `references` name, and theirs, dependencies first, with their names.
+    async fn references(
+        &self,
+        references: Vec<Reference>,
+    ) -> Result<Vec<(String, String)>, FetchError> {
         let mut texts = Vec::new();
         let mut seen: Vec<Reference> = Vec::new();
         // Depth-first, post-order: a schema's references come before it.
@@ -145,7 +150,7 @@ impl ConfluentSource {
             let key = (reference.subject.clone(), reference.version);
             if expanded {
                 if let Some(schema) = fetched.remove(&key) {
-                    texts.push(schema.schema);
+                    texts.push((reference.name.clone(), schema.schema));
                 }
                 continue;
             }

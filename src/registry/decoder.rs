@@ -16,6 +16,7 @@ use super::{
 use crate::avro::Program;
 use crate::decode::{Classifier, DecodeError, Decoded, Decoder, Field, Undecodable};
 use crate::encoding::{Encoding, is_strict_json, write_json_str};
+use crate::protobuf::{self, ProtoSchema};
 use crate::record::Record;
 
 /// A schema, compiled for decoding.
@@ -30,8 +31,7 @@ struct Schema {
 enum Form {
     Avro(Program),
     Json,
-    /// A format not decoded (yet): values are shown as plain bytes.
-    Plain,
+    Protobuf(ProtoSchema),
     /// The registry's schema does not compile: its records are dead letters.
     Invalid(String),
 }
@@ -230,7 +230,33 @@ impl RegistryDecoder {
                 }
                 (Encoding::JsonSchema, payload.to_vec())
             }
-            Form::Plain => return Ok(None),
+            Form::Protobuf(proto) => {
+                let (message, bytes) = match self.framing {
+                    Framing::Confluent => protobuf::confluent_indexes(payload)
+                        .and_then(|(path, bytes)| Ok((proto.by_path(&path)?, bytes))),
+                    Framing::Glue => protobuf::glue_index(payload)
+                        .and_then(|(index, bytes)| Ok((proto.by_glue_index(index)?, bytes))),
+                }
+                .map_err(|e| deserialization(format!("{}: {e}", framed.schema)))?;
+                let mut json = Vec::with_capacity(bytes.len() * 2 + 16);
+                protobuf::to_json(&message, bytes, &mut json)
+                    .map_err(|e| deserialization(format!("{}: {e}", framed.schema)))?;
+                // The reference names the message too: `…,"message":"shop.Order"}`.
+                let base = &schema.reference[..schema.reference.len() - 1];
+                let mut reference =
+                    String::with_capacity(base.len() + message.full_name().len() + 16);
+                reference.push_str(base);
+                reference.push_str(",\"message\":");
+                let mut name = Vec::new();
+                write_json_str(&mut name, message.full_name());
+                reference.push_str(std::str::from_utf8(&name).unwrap_or("\"\""));
+                reference.push('}');
+                return Ok(Some(Decoded {
+                    encoding: Encoding::Protobuf,
+                    json: Some(json),
+                    schema: Some(reference.into()),
+                }));
+            }
             Form::Invalid(message) => return Err(deserialization(message.clone())),
         };
         Ok(Some(Decoded {
@@ -262,7 +288,14 @@ fn deserialization(message: String) -> Undecodable {
 /// Compiles a fetched schema; a schema that does not compile is kept as [`Form::Invalid`].
 fn compile(registry: &str, id: SchemaId, fetched: FetchedSchemaParts) -> Schema {
     let (form, name) = match fetched.format {
-        Format::Avro => match Program::compile(&fetched.text, &fetched.references) {
+        Format::Avro => match Program::compile(
+            &fetched.text,
+            &fetched
+                .references
+                .iter()
+                .map(|(_, text)| text.clone())
+                .collect::<Vec<_>>(),
+        ) {
             Ok(program) => {
                 let name = program.name().map(str::to_string);
                 (Form::Avro(program), name)
@@ -270,7 +303,10 @@ fn compile(registry: &str, id: SchemaId, fetched: FetchedSchemaParts) -> Schema 
             Err(e) => (Form::Invalid(format!("{id}: {e}")), None),
         },
         Format::Json => (Form::Json, json_schema_title(&fetched.text)),
-        Format::Protobuf => (Form::Plain, None),
+        Format::Protobuf => match ProtoSchema::compile(&fetched.text, &fetched.references) {
+            Ok(proto) => (Form::Protobuf(proto), None),
+            Err(e) => (Form::Invalid(format!("{id}: {e}")), None),
+        },
     };
     let mut reference = Vec::with_capacity(128);
     reference.extend_from_slice(b"{\"registry\":");

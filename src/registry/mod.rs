@@ -6,7 +6,8 @@
 //!   [`glue`] (`GetSchemaVersion`) in production, in-memory sources in tests;
 //! - [`decoder`]: the [`crate::decode::Decoder`] that fetches the schemas a batch needs (cached for
 //!   the life of the execution environment, concurrent requests for one schema coalesced) and
-//!   decodes framed keys and values: Avro ([`crate::avro`]) and JSON Schema.
+//!   decodes framed keys and values: Avro ([`crate::avro`]), JSON Schema and Protobuf
+//!   ([`crate::protobuf`]).
 //!
 //! The format and its mapping to JSON are documented in `docs/schema-registry.md`.
 
@@ -65,7 +66,7 @@ pub enum Format {
     Avro,
     /// JSON Schema: the payload is a JSON document.
     Json,
-    /// Protocol Buffers (not decoded yet: such values are shown as base64).
+    /// Protocol Buffers: `.proto` text.
     Protobuf,
 }
 
@@ -76,8 +77,9 @@ pub struct FetchedSchema {
     pub format: Format,
     /// Its text (Avro schema JSON, JSON Schema, `.proto`).
     pub text: String,
-    /// The texts of the schemas it refers to (Confluent schema references), dependencies first.
-    pub references: Vec<String>,
+    /// The schemas it refers to (Confluent schema references), dependencies first: the name it
+    /// refers to each by (an Avro type's full name, a `.proto` import path) and its text.
+    pub references: Vec<(String, String)>,
     /// What events say about it besides its id, in order: Glue's `registryName`, `schemaName`
     /// and `versionNumber`, say.
     pub labels: Vec<(String, serde_json::Value)>,
