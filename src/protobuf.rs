@@ -46,15 +46,39 @@ pub struct ProtoSchema {
 
 /// References resolved by name, then the well-known types.
 struct Sources {
-    files: Vec<(String, String)>,
+    files: Vec<(String, Result<File, String>)>,
 }
 
 impl FileResolver for Sources {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         match self.files.iter().find(|(n, _)| n == name) {
-            Some((name, text)) => File::from_source(name, text),
+            Some((_, Ok(file))) => Ok(file.clone()),
+            Some((name, Err(text))) => File::from_source(name, text),
             None => Err(protox::Error::file_not_found(name)),
         }
+    }
+}
+
+/// A schema file as a registry returns it: `.proto` text, or (as Confluent's serializers may
+/// register it) a base64 `FileDescriptorProto`. Text that is neither is returned as `Err(text)`,
+/// for the compiler to report where it does not parse.
+fn open(name: &str, text: &str) -> Result<File, String> {
+    if let Ok(file) = File::from_source(name, text) {
+        return Ok(file);
+    }
+    use base64::Engine as _;
+    use prost::Message as _;
+    let descriptor = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| prost_types::FileDescriptorProto::decode(&bytes[..]).ok())
+        .filter(|d| d.name.is_some() || !d.message_type.is_empty());
+    match descriptor {
+        Some(mut descriptor) => {
+            descriptor.name = Some(name.to_string());
+            Ok(File::from_file_descriptor_proto(descriptor))
+        }
+        None => Err(text.to_string()),
     }
 }
 
@@ -65,8 +89,11 @@ impl ProtoSchema {
     /// # Errors
     /// [`ProtoError`] when a file does not compile or an import is missing.
     pub fn compile(schema: &str, references: &[(String, String)]) -> Result<Self, ProtoError> {
-        let mut files: Vec<(String, String)> = references.to_vec();
-        files.push((MAIN.to_string(), schema.to_string()));
+        let mut files: Vec<(String, Result<File, String>)> = references
+            .iter()
+            .map(|(name, text)| (name.clone(), open(name, text)))
+            .collect();
+        files.push((MAIN.to_string(), open(MAIN, schema)));
         let mut resolver = ChainFileResolver::new();
         resolver.add(Sources { files });
         resolver.add(GoogleFileResolver::new());

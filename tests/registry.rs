@@ -95,6 +95,9 @@ fn assert_decoded(produced: &[Produced], events: &[Value], registry: &str) {
         );
         let schema = &event["valueSchema"];
         assert_eq!(schema["registry"], registry, "{event}");
+        if let Some(message) = &p.message {
+            assert_eq!(&schema["message"], message, "{event}");
+        }
         match registry {
             "confluent" => assert_eq!(schema["id"], p.schema),
             _ => assert_eq!(schema["versionId"], p.schema),
@@ -108,7 +111,8 @@ async fn confluent_avro_and_json_schema_values_are_decoded_once_per_schema() {
     let produced = produce(&["confluent", &registry.url]);
     let small: Vec<Produced> = produced.iter().filter(|p| !p.large).cloned().collect();
     registry.reset();
-    let (enricher, _) = enricher(confluent_decoder(&registry, Fields::default()));
+    let decoder = confluent_decoder(&registry, Fields::default());
+    let (enricher, _) = enricher(decoder.clone());
     let body = request(&small);
     let first = events(&enricher, &body).await;
     assert_decoded(&small, &first, "confluent");
@@ -124,7 +128,11 @@ async fn confluent_avro_and_json_schema_values_are_decoded_once_per_schema() {
     let mut ids: Vec<u64> = small.iter().map(|p| p.schema.as_u64().unwrap()).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 4, "Order, Shipped, string and Shipment");
+    assert_eq!(
+        ids.len(),
+        5,
+        "Order, Shipped, string, Shipment and shop.proto"
+    );
     for id in ids {
         let route = format!("GET /schemas/ids/{id}");
         assert_eq!(registry.requests(&route), 1, "id {id}");
@@ -137,6 +145,14 @@ async fn confluent_avro_and_json_schema_values_are_decoded_once_per_schema() {
     );
     assert_eq!(registry.requests("GET /subjects/party/versions/1"), 1);
     assert_eq!(registry.requests("GET /subjects/address/versions/1"), 1);
+    // Each schema compiled once, whatever the number of batches.
+    assert_eq!(decoder.schemas_compiled(), 5);
+    // shop.proto imports party.proto, which imports address.proto: the same, by file name.
+    assert_eq!(registry.requests("GET /subjects/party.proto/versions/1"), 1);
+    assert_eq!(
+        registry.requests("GET /subjects/address.proto/versions/1"),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -431,4 +447,72 @@ async fn an_unreachable_glue_endpoint_fails_the_invocation() {
     let err = enricher.enrich(&body, None).await.unwrap_err();
     assert!(matches!(err, EnrichError::Decode(_)), "{err}");
     assert!(err.to_string().contains("GetSchemaVersion"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protobuf_failures_are_dead_letters_by_cause() {
+    let registry = ConfluentRegistry::start(None);
+    let produced = produce(&["confluent", &registry.url]);
+    let ack = produced
+        .iter()
+        .find(|p| p.message.as_ref().is_some_and(|m| m == "shop.v1.Ack"))
+        .unwrap();
+    let id = ack.schema.as_u64().unwrap() as u32;
+    // The Ack's message bytes after its indexes (count 1, index 2: 0x02 0x04).
+    assert_eq!(&ack.value[5..7], &[0x02, 0x04]);
+    let message = &ack.value[7..];
+    let framed = |id: u32, indexes: &[u8], bytes: &[u8]| {
+        [&[0u8][..], &id.to_be_bytes(), indexes, bytes].concat()
+    };
+    let out_of_range = framed(id, &[0x02, 0x12], message); // index 9
+    let nested_out_of_range = framed(id, &[0x04, 0x02, 0x12], message); // [1, 9]
+    let truncated = framed(id, &[0x02, 0x04], &[0x0a, 0x7f, b'o']);
+    let wrong_wire_type = framed(id, &[0x02, 0x04], &[0x0f]);
+    let missing_reference = registry.register(
+        "broken-ref",
+        serde_json::json!({
+            "schemaType": "PROTOBUF",
+            "schema": "syntax = \"proto3\"; import \"gone.proto\"; message A { Gone g = 1; }",
+            "references": [{"name": "gone.proto", "subject": "gone.proto", "version": 1}],
+        }),
+    ) as u32;
+    let does_not_compile = registry.register(
+        "broken-proto",
+        serde_json::json!({"schemaType": "PROTOBUF", "schema": "syntax = \"proto3\"; message A { Missing m = 1; }"}),
+    ) as u32;
+    let body = batch([
+        ("p", None, ack.value.as_slice()),
+        ("p", None, out_of_range.as_slice()),
+        ("p", None, nested_out_of_range.as_slice()),
+        ("p", None, truncated.as_slice()),
+        ("p", None, wrong_wire_type.as_slice()),
+        ("p", None, &framed(missing_reference, &[0], b"")),
+        ("p", None, &framed(does_not_compile, &[0], b"")),
+    ]);
+    let (enricher, _) = enricher(confluent_decoder(&registry, Fields::default()));
+    let events = events(&enricher, &body).await;
+    assert_eq!(events[0]["valueEncoding"], "protobuf");
+    assert_eq!(events[0]["valueSchema"]["message"], "shop.v1.Ack");
+    for (i, code) in [
+        (1, "deserialization-error"),
+        (2, "deserialization-error"),
+        (3, "deserialization-error"),
+        (4, "deserialization-error"),
+        (5, "schema-not-found"),
+        (6, "deserialization-error"),
+    ] {
+        assert_eq!(events[i]["error"]["code"], code, "{}", events[i]);
+    }
+    assert!(
+        events[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("out of range")
+    );
+    assert!(
+        events[6]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not compile")
+    );
 }

@@ -70,6 +70,18 @@ impl ConfluentRegistry {
         serde_json::from_slice(&output.stdout).unwrap()
     }
 
+    /// Registers a schema under `subject` as a client would (`POST /subjects/{subject}/versions`,
+    /// no validation in this server); returns its id.
+    pub fn register(&self, subject: &str, schema: Value) -> u64 {
+        self.call(
+            "POST",
+            &format!("/subjects/{subject}/versions"),
+            Some(schema),
+        )["id"]
+            .as_u64()
+            .unwrap()
+    }
+
     /// Requests served per route (`"GET /schemas/ids/3"`), test controls excepted.
     pub fn requests(&self, route: &str) -> u64 {
         self.call("GET", "/_test/requests", None)[route]
@@ -162,6 +174,8 @@ pub struct Produced {
     pub expected_key: Option<Value>,
     pub key_schema: Option<Value>,
     pub large: bool,
+    /// For Protobuf: the message's full name.
+    pub message: Option<Value>,
 }
 
 /// Records from `produce.py` (`confluent URL [USER_INFO]` or `glue ENDPOINT`).
@@ -186,6 +200,7 @@ pub fn produce(args: &[&str]) -> Vec<Produced> {
             expected_key: r.get("expectedKey").cloned(),
             key_schema: r.get("keySchema").cloned(),
             large: r.get("large").and_then(Value::as_bool).unwrap_or(false),
+            message: r.get("message").cloned(),
         })
         .collect()
 }

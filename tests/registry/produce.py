@@ -17,6 +17,7 @@ import datetime
 import decimal
 import io
 import json
+import os
 import sys
 import uuid
 import zlib
@@ -86,6 +87,36 @@ def order(i, lines=2, note=None):
     }
 
 
+def proto_messages(pb):
+    """An Order (a top-level message), a nested Order.Line and an Ack: other message indexes."""
+    order = pb.Order(order_id="o-1", status=pb.STATUS_PLACED, card_token="tok")
+    line = order.lines.add(sku="SKU-1", quantity=2, price_micros=12_300_000)
+    line.discounts.add(code="XMAS", percent=10.0)
+    order.attributes["channel"] = "web"
+    order.created_at.seconds = 1_795_867_200
+    order.created_at.nanos = 123_000_000
+    order.loyalty_points.value = 2**62
+    order.customer.name = "Ana"
+    order.customer.address.city = "Lyon"
+    order.detail.Pack(pb.Ack(order_id="o-1", ok=True))
+    order.scalars.f_uint64 = 2**64 - 1
+    order.scalars.f_float = 0.1
+    nested = pb.Order.Line(sku="SKU-2", quantity=1)
+    return [order, nested, pb.Ack(order_id="o-2", ok=True)]
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
 def b64(data):
     return None if data is None else base64.b64encode(data).decode()
 
@@ -145,6 +176,20 @@ def confluent(url, user_info=None):
         records.append({"topic": "shipped", "key": None, "value": b64(value),
                         "expectedValue": to_json(shipped_parsed, decoded, names), "valueEncoding": "avro",
                         "schema": int.from_bytes(value[1:5], "big"), "references": True})
+    # Protobuf: shop.proto imports party.proto, which imports address.proto (registered as
+    # references by the serializer) and the well-known types.
+    from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+    from google.protobuf import json_format
+    from proto_cases import compiled, documented
+
+    pb = compiled()
+    for message in proto_messages(pb):
+        serializer = ProtobufSerializer(type(message), client, {"use.deprecated.format": False})
+        value = serializer(message, SerializationContext("orders-pb", MessageField.VALUE))
+        records.append({"topic": "orders-pb", "key": None, "value": b64(value),
+                        "expectedValue": documented(json_format.MessageToDict(message, preserving_proto_field_name=True)),
+                        "valueEncoding": "protobuf", "schema": int.from_bytes(value[1:5], "big"),
+                        "message": message.DESCRIPTOR.full_name})
     # A top-level primitive schema.
     value = string_serializer("plain string value", SerializationContext("notes", MessageField.VALUE))
     records.append({"topic": "notes", "key": None, "value": b64(value), "expectedValue": "plain string value",
@@ -193,6 +238,33 @@ def glue(endpoint):
         assert compressed[1] == 5
         records.append({"topic": "orders", "key": None, "value": b64(compressed), "expectedValue": expected,
                         "valueEncoding": "avro", "schema": version})
+    # Protobuf: Glue's Python serializer has none, so the records are framed here as Glue's Java
+    # serializer frames them (ProtobufWireFormatEncoder: the Glue header, then an unsigned varint,
+    # the message's index among all the file's messages sorted by full name, then the message).
+    from google.protobuf import json_format
+    from proto_cases import PROTO, compiled, documented, glue_index_of
+
+    pb = compiled()
+    with open(os.path.join(PROTO, "glue.proto")) as f:
+        definition = f.read()
+    created = client.create_schema(RegistryId={"RegistryName": "claim-check-tests"}, SchemaName="orders-pb",
+                                   DataFormat="PROTOBUF", Compatibility="NONE", SchemaDefinition=definition)
+    version = uuid.UUID(created["SchemaVersionId"])
+    shipment = pb.glue.Shipment(shipment_id="s-1", name="ACME", kind=pb.glue.KIND_EXPRESS)
+    shipment.shipped_at.seconds = 1_795_867_200
+    shipment.parcels.add(grams=1200, tracking=2**60)
+    shipment.counts["boxes"] = 2
+    parcel = pb.glue.Shipment.Parcel(grams=5)
+    ping = pb.glue.Ping(token=b"\x00\xff")
+    for message in (shipment, parcel, ping):
+        index = glue_index_of(message.DESCRIPTOR)
+        body = varint(index) + message.SerializeToString()
+        expected = documented(json_format.MessageToDict(message, preserving_proto_field_name=True))
+        for compression in (False, True):
+            value = encode(body, version, compression=compression)
+            records.append({"topic": "orders-pb", "key": None, "value": b64(value), "expectedValue": expected,
+                            "valueEncoding": "protobuf", "schema": str(version),
+                            "message": message.DESCRIPTOR.full_name})
     schema = JsonSchema(json.dumps(JSON_SCHEMA))
     document = {"shipmentId": "S-9", "carrier": "ACME", "parcels": [1, 2]}
     value = serializer.serialize("shipments", DataAndSchema(document, schema))

@@ -26,11 +26,13 @@ def compiled():
 
     out = tempfile.mkdtemp(prefix="proto-")
     include = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
-    files = [os.path.join(PROTO, f) for f in ("address.proto", "party.proto", "shop.proto")]
+    files = [os.path.join(PROTO, f) for f in ("address.proto", "party.proto", "shop.proto", "glue.proto")]
     status = protoc.main(["protoc", f"-I{PROTO}", f"-I{include}", f"--python_out={out}", *files])
     assert status == 0, "protoc failed"
     sys.path.insert(0, out)
+    import glue_pb2  # noqa: E402
     import shop_pb2  # noqa: E402
+    shop_pb2.glue = glue_pb2
     return shop_pb2
 
 
