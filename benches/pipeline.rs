@@ -8,7 +8,9 @@
 //! - peak resident memory of one invocation of each batch, each in a fresh process;
 //! - cold start of the Lambda binary under a minimal Runtime API;
 //! - upload concurrency: 10 offloads next to 1, against SeaweedFS behind 50 ms of latency;
-//! - the size of the arm64 release zip, if `scripts/build-arm64` has built it.
+//! - the size of the arm64 release zip, if `scripts/build-arm64` has built it;
+//! - Avro and Protobuf to JSON next to fastavro and Python protobuf in the same run (`avro`,
+//!   `protobuf`).
 //!
 //! `BENCH_CASE=large,binary` limits the handler and memory benchmarks to those batches;
 //! `BENCH_ITERATIONS=N` runs each timed function exactly N times (for counting instructions
@@ -32,6 +34,7 @@ use kafka_claim_check::avro::Program;
 use kafka_claim_check::config::Fields;
 use kafka_claim_check::config::{OffloadMode, Settings};
 use kafka_claim_check::lambda::{handle, handle_request};
+use kafka_claim_check::protobuf::{self, ProtoSchema};
 use kafka_claim_check::registry::{
     FetchError, FetchedSchema, Format, Framing, RegistryDecoder, SchemaId, SchemaSource,
 };
@@ -661,6 +664,9 @@ fn main() {
     if only("avro") {
         avro_bench(&runtime);
     }
+    if only("protobuf") {
+        protobuf_bench();
+    }
 }
 
 /// A schema source holding one schema, as a registry would serve it.
@@ -831,4 +837,68 @@ fn cpu_model() -> String {
             })
         })
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn protobuf_bench() {
+    println!(
+        "\n## Protobuf to JSON (shop.v1.Order: nested and repeated messages, maps, oneofs, well-known types)\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(".venv/bin/python")
+        .args([
+            "benches/proto_python.py",
+            dir.path().to_str().unwrap(),
+            "500",
+        ])
+        .output()
+        .expect("run benches/proto_python.py with the test Python (./scripts/bootstrap)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let timing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let python = timing["bytes"].as_f64().unwrap() / 1e6 / timing["seconds"].as_f64().unwrap();
+    let bytes = std::fs::read(dir.path().join("messages.bin")).unwrap();
+    let mut messages = Vec::new();
+    let mut rest = &bytes[..];
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        messages.push(rest[4..4 + len].to_vec());
+        rest = &rest[4 + len..];
+    }
+    let read =
+        |name: &str| std::fs::read_to_string(format!("tests/registry/proto/{name}")).unwrap();
+    let references = [
+        ("address.proto".to_string(), read("address.proto")),
+        ("party.proto".to_string(), read("party.proto")),
+    ];
+    let compile_started = Instant::now();
+    let schema = ProtoSchema::compile(&read("shop.proto"), &references).unwrap();
+    let compile = compile_started.elapsed();
+    let order = schema.by_path(&[1]).unwrap();
+    let total: usize = messages.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(total * 4);
+    let time = time_interleaved(
+        Duration::from_secs(3),
+        &mut [&mut || {
+            for message in &messages {
+                out.clear();
+                protobuf::to_json(&order, message, &mut out).unwrap();
+                std::hint::black_box(&out);
+            }
+        }],
+    )[0];
+    let ours = total as f64 / 1e6 / time.as_secs_f64();
+    println!(
+        "| records | Protobuf bytes | this function MB/s | Python protobuf ({}) + MessageToDict + json.dumps MB/s | ratio | schema compile (once per cold start) |",
+        timing["implementation"].as_str().unwrap_or("?")
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} | {total} | {ours:.0} | {python:.1} | {:.1}x | {:.1} ms |",
+        messages.len(),
+        ours / python,
+        compile.as_secs_f64() * 1e3
+    );
 }

@@ -168,8 +168,7 @@ impl RegistryDecoder {
 
     /// Decodes one value as the pipeline would, fetching its schema first (through the cache):
     /// what turns a claim-checked registry value back into the JSON an inline event carries.
-    /// `Ok(None)` when the bytes do not carry the framing, or their schema's format is not
-    /// decoded.
+    /// `Ok(None)` when the bytes do not carry the framing.
     ///
     /// # Errors
     /// [`ValueError::Unavailable`] when the registry cannot be asked; [`ValueError::Undecodable`]
