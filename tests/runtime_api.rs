@@ -434,7 +434,8 @@ async fn each_target_setting_gets_responses_its_target_accepts() {
 }
 
 /// Registry-framed values decoded by the function as Lambda runs it, with the registry named by
-/// its settings: a Confluent-API registry (records from confluent-kafka's serializers) and the
+/// its settings: a Confluent-API registry requiring basic auth, its credentials in a Secrets
+/// Manager secret (moto's) read at cold start (records from confluent-kafka's serializers) and the
 /// Glue Schema Registry API of moto (records from AWS's Glue serializer), each value compared
 /// with fastavro's reading of the same datum.
 #[tokio::test(flavor = "multi_thread")]
@@ -444,6 +445,38 @@ async fn registry_framed_values_are_decoded_under_the_runtime_api() {
     let bucket = server.bucket("registry").await;
     let confluent = ConfluentRegistry::start(Some("KEY:SECRET"));
     let moto = Moto::start();
+    // The registry's credentials in Secrets Manager (moto's), read by the function at cold start.
+    let secret = std::process::Command::new(common::repo().join(".venv/bin/aws"))
+        .args([
+            "--endpoint-url",
+            &moto.endpoint,
+            "--region",
+            "us-east-1",
+            "--output",
+            "text",
+        ])
+        .args([
+            "--query",
+            "ARN",
+            "secretsmanager",
+            "create-secret",
+            "--name",
+            "registry",
+        ])
+        .args([
+            "--secret-string",
+            r#"{"username": "KEY", "password": "SECRET"}"#,
+        ])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    assert!(
+        secret.status.success(),
+        "{}",
+        String::from_utf8_lossy(&secret.stderr)
+    );
+    let secret_arn = String::from_utf8(secret.stdout).unwrap().trim().to_string();
     let runs = [
         (
             produce(&["confluent", &confluent.url, "KEY:SECRET"]),
