@@ -483,10 +483,8 @@ async fn registry_framed_values_are_decoded_under_the_runtime_api() {
             vec![
                 ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent".to_string()),
                 ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", confluent.url.clone()),
-                (
-                    "CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO",
-                    "KEY:SECRET".to_string(),
-                ),
+                ("CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN", secret_arn.clone()),
+                ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
                 (
                     "CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS",
                     "key,value".to_string(),
