@@ -38,7 +38,9 @@ class Gen:
 
     def schema(self, depth, in_union=False):
         r = self.rng
-        choices = ["primitive"] * 4 + ["logical"] * 2 + ["enum", "fixed"]
+        # Logical types are not direct union branches: fastavro's union writer raises on them
+        # (it parses an enum symbol as a date) instead of trying the next branch.
+        choices = ["primitive"] * 4 + ([] if in_union else ["logical"] * 2) + ["enum", "fixed"]
         if depth > 0:
             choices += ["array", "map", "record", "record"] + ([] if in_union else ["union", "union"])
         kind = r.choice(choices)
