@@ -684,36 +684,52 @@ impl SchemaSource for OneSchema {
     }
 }
 
-/// Datums written by fastavro (`benches/avro_python.py`), and its own time to decode them and
-/// `json.dumps` the result.
-fn python_avro(count: usize, lines: usize) -> (String, Vec<Vec<u8>>, f64) {
+/// Runs a Python anchor of `benches/` with the test Python, writing into a new directory; returns
+/// its JSON timing line (`bytes`, `seconds`, …), its MB/s, and the directory.
+fn python_anchor(script: &str, args: &[&str]) -> (serde_json::Value, f64, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(".venv/bin/python")
-        .args([
-            "benches/avro_python.py",
-            dir.path().to_str().unwrap(),
-            &count.to_string(),
-            &lines.to_string(),
-        ])
+        .arg(format!("benches/{script}"))
+        .arg(dir.path())
+        .args(args)
         .output()
-        .expect("run benches/avro_python.py with the test Python (./scripts/bootstrap)");
+        .unwrap_or_else(|e| {
+            panic!("run benches/{script} with the test Python (./scripts/bootstrap): {e}")
+        });
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let timing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let schema = std::fs::read_to_string(dir.path().join("schema.json")).unwrap();
-    let bytes = std::fs::read(dir.path().join("datums.bin")).unwrap();
-    let mut datums = Vec::new();
+    let mb_per_s = timing["bytes"].as_f64().unwrap() / 1e6 / timing["seconds"].as_f64().unwrap();
+    (timing, mb_per_s, dir)
+}
+
+/// The items of a file the anchors write: each a 4-byte big-endian length, then the bytes.
+fn length_prefixed(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut items = Vec::new();
     let mut rest = &bytes[..];
     while rest.len() >= 4 {
         let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-        datums.push(rest[4..4 + len].to_vec());
+        items.push(rest[4..4 + len].to_vec());
         rest = &rest[4 + len..];
     }
-    let mb_per_s = timing["bytes"].as_f64().unwrap() / 1e6 / timing["seconds"].as_f64().unwrap();
-    (schema, datums, mb_per_s)
+    items
+}
+
+/// Datums written by fastavro (`benches/avro_python.py`), and its own MB/s decoding them and
+/// `json.dumps`-ing the result.
+fn python_avro(count: usize, lines: usize) -> (String, Vec<Vec<u8>>, f64) {
+    let (_, mb_per_s, dir) =
+        python_anchor("avro_python.py", &[&count.to_string(), &lines.to_string()]);
+    let schema = std::fs::read_to_string(dir.path().join("schema.json")).unwrap();
+    (
+        schema,
+        length_prefixed(&dir.path().join("datums.bin")),
+        mb_per_s,
+    )
 }
 
 fn avro_bench(runtime: &tokio::runtime::Runtime) {
@@ -843,30 +859,8 @@ fn protobuf_bench() {
     println!(
         "\n## Protobuf to JSON (shop.v1.Order: nested and repeated messages, maps, oneofs, well-known types)\n"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(".venv/bin/python")
-        .args([
-            "benches/proto_python.py",
-            dir.path().to_str().unwrap(),
-            "500",
-        ])
-        .output()
-        .expect("run benches/proto_python.py with the test Python (./scripts/bootstrap)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let timing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let python = timing["bytes"].as_f64().unwrap() / 1e6 / timing["seconds"].as_f64().unwrap();
-    let bytes = std::fs::read(dir.path().join("messages.bin")).unwrap();
-    let mut messages = Vec::new();
-    let mut rest = &bytes[..];
-    while rest.len() >= 4 {
-        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-        messages.push(rest[4..4 + len].to_vec());
-        rest = &rest[4 + len..];
-    }
+    let (timing, python, dir) = python_anchor("proto_python.py", &["500"]);
+    let messages = length_prefixed(&dir.path().join("messages.bin"));
     let read =
         |name: &str| std::fs::read_to_string(format!("tests/registry/proto/{name}")).unwrap();
     let references = [

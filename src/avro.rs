@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use apache_avro::Schema;
 use apache_avro::schema::{InnerDecimalSchema, UuidSchema};
 
-use crate::encoding::{EMBED_MAX_DEPTH, write_json_str};
+use crate::encoding::{EMBED_MAX_DEPTH, TWO_POW_63, hyphenated_uuid, write_json_str};
 
 /// Why a schema could not be compiled, or a datum not decoded with it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -29,10 +29,6 @@ pub struct AvroError(pub String);
 fn fail<T>(message: impl Into<String>) -> Result<T, AvroError> {
     Err(AvroError(message.into()))
 }
-
-/// 2^63: doubles of this magnitude or more are written as strings, like the integers an event
-/// cannot carry as numbers ([`crate::strict_json`]).
-const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 
 /// The longest `decimal` accepted, in bytes of its unscaled value (about 1,200 digits).
 const MAX_DECIMAL_BYTES: usize = 512;
@@ -301,17 +297,9 @@ impl Program {
                 write_json_str(r.out, text);
             }
             Node::UuidFixed => {
-                let bytes = r.take(16)?;
-                let hex = hex::encode(bytes);
-                let _ = write!(
-                    Buf(r.out),
-                    "\"{}-{}-{}-{}-{}\"",
-                    &hex[0..8],
-                    &hex[8..12],
-                    &hex[12..16],
-                    &hex[16..20],
-                    &hex[20..32]
-                );
+                let mut uuid = [0; 16];
+                uuid.copy_from_slice(r.take(16)?);
+                write_json_str(r.out, &hyphenated_uuid(&uuid));
             }
             Node::Date => {
                 let days = r.int()?;

@@ -243,16 +243,8 @@ impl RegistrySettings {
     /// # Errors
     /// [`ConfigError`] naming the first variable with an unacceptable value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let fail = |variable: &'static str, value: &str, expected: &str| ConfigError {
-            variable,
-            value: value.to_string(),
-            expected: expected.to_string(),
-        };
+        let get = |name: &str| trimmed(&lookup, name);
+        let fail = ConfigError::new;
         const KIND: &str = "CLAIM_CHECK_SCHEMA_REGISTRY";
         const URL: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_URL";
         const USER_INFO: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO";
@@ -387,6 +379,23 @@ pub struct ConfigError {
     pub expected: String,
 }
 
+/// A variable's value, trimmed; `None` when unset or empty (empty counts as unset).
+fn trimmed(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, value: &str, expected: &str) -> Self {
+        ConfigError {
+            variable,
+            value: value.to_string(),
+            expected: expected.to_string(),
+        }
+    }
+}
+
 impl Settings {
     /// Reads the settings from the process environment.
     ///
@@ -401,17 +410,9 @@ impl Settings {
     /// # Errors
     /// [`ConfigError`] naming the first variable with an unacceptable value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| trimmed(&lookup, name);
         let defaults = Settings::default();
-        let fail = |variable: &'static str, value: &str, expected: &str| ConfigError {
-            variable,
-            value: value.to_string(),
-            expected: expected.to_string(),
-        };
+        let fail = ConfigError::new;
 
         let bucket = match get("CLAIM_CHECK_BUCKET") {
             Some(b) if is_bucket_name(&b) => Some(b),

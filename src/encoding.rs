@@ -15,7 +15,7 @@ use std::fmt;
 
 use base64::Engine as _;
 
-pub use crate::strict_json::EMBED_MAX_DEPTH;
+pub use crate::strict_json::{EMBED_MAX_DEPTH, TWO_POW_63};
 use serde::{Serialize, Serializer};
 
 /// The form in which bytes appear in an event.
@@ -147,6 +147,19 @@ pub fn is_strict_json(bytes: &[u8]) -> bool {
 
 fn is_json_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// 16 bytes as a UUID in its usual form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lowercase).
+pub fn hyphenated_uuid(bytes: &[u8; 16]) -> String {
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Encodes bytes as standard padded base64, the form events use.

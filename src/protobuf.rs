@@ -17,14 +17,12 @@
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 
-use crate::encoding::{has_refused_character, is_strict_json};
+use crate::encoding::{TWO_POW_63, has_refused_character, is_strict_json};
 
 /// The name the main schema is compiled under (imports name the references by theirs).
 const MAIN: &str = "__schema__.proto";
 /// At most this many message indexes in a Confluent path.
 const MAX_INDEXES: usize = 32;
-/// 2^63: doubles of this magnitude or more are written as strings (see [`crate::avro`]).
-const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 
 /// Why a schema could not be compiled, or a message not decoded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

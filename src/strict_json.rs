@@ -17,7 +17,7 @@ use std::collections::HashSet;
 pub const EMBED_MAX_DEPTH: usize = 100;
 
 /// 2^63: no number of this magnitude or more is embedded (PutEvents' integer range).
-const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+pub const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 
 /// True when `text`, an integer literal as JSON writes it (an optional minus, no leading
 /// zeros), lies in `i64::MIN..=i64::MAX`.

@@ -36,25 +36,10 @@ fn cases(seed: u64, count: usize) -> Vec<Case> {
         .collect()
 }
 
-/// Seeds: fixed ones, plus one from `AVRO_CASES_SEED` or the clock (printed, to replay).
-fn seeds() -> Vec<u64> {
-    let extra = std::env::var("AVRO_CASES_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-        });
-    eprintln!("avro cases: seeds 1, 2 and {extra} (AVRO_CASES_SEED={extra} replays)");
-    vec![1, 2, extra]
-}
-
 #[test]
 fn decoding_agrees_with_fastavro_mapped_by_the_documented_table() {
     let mut checked = 0;
-    for seed in seeds() {
+    for seed in common::case_seeds("AVRO_CASES_SEED", "avro") {
         for (i, case) in cases(seed, 400).iter().enumerate() {
             let program = Program::compile(&case.schema, &[])
                 .unwrap_or_else(|e| panic!("seed {seed} case {i}: {e}\n{}", case.schema));

@@ -53,25 +53,11 @@ fn cases(seed: u64, count: usize) -> Vec<Case> {
     .collect()
 }
 
-fn seeds() -> Vec<u64> {
-    let extra = std::env::var("PROTO_CASES_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
-        });
-    eprintln!("protobuf cases: seeds 1, 2 and {extra} (PROTO_CASES_SEED={extra} replays)");
-    vec![1, 2, extra]
-}
-
 #[test]
 fn decoding_agrees_with_message_to_dict() {
     let schema = schema();
     let mut checked = 0;
-    for seed in seeds() {
+    for seed in common::case_seeds("PROTO_CASES_SEED", "protobuf") {
         for (i, case) in cases(seed, 300).iter().enumerate() {
             let by_path = schema.by_path(&case.path).unwrap();
             assert_eq!(

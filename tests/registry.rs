@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::registry::{ConfluentRegistry, Moto, Produced, batch, produce};
+use common::registry::{ConfluentRegistry, Moto, Produced, assert_decoded, batch, produce};
 use kafka_claim_check::config::{Credentials, Fields};
 use kafka_claim_check::registry::confluent::ConfluentSource;
 use kafka_claim_check::registry::glue::GlueSource;
@@ -34,10 +34,10 @@ fn confluent_decoder_with(
     ))
 }
 
-async fn glue_decoder(moto: &Moto) -> Arc<RegistryDecoder> {
+async fn glue_decoder(endpoint: &str) -> Arc<RegistryDecoder> {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&moto.endpoint)
+        .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "test", "test", None, None, "tests",
         ))
@@ -76,33 +76,6 @@ async fn events(enricher: &Enricher, body: &[u8]) -> Vec<Value> {
         .await
         .expect("the batch enriches");
     serde_json::from_slice(&enriched.body).unwrap()
-}
-
-/// Every inline event shows the value as the independent decoder does, says its encoding and
-/// names its schema.
-fn assert_decoded(produced: &[Produced], events: &[Value], registry: &str) {
-    assert_eq!(produced.len(), events.len());
-    for (p, event) in produced.iter().zip(events) {
-        if p.large {
-            continue;
-        }
-        assert_eq!(event["valueEncoding"], p.value_encoding.as_str(), "{event}");
-        assert!(
-            common::json_equivalent(&event["value"], &p.expected_value),
-            "ours: {}\nexpected: {}",
-            event["value"],
-            p.expected_value
-        );
-        let schema = &event["valueSchema"];
-        assert_eq!(schema["registry"], registry, "{event}");
-        if let Some(message) = &p.message {
-            assert_eq!(&schema["message"], message, "{event}");
-        }
-        match registry {
-            "confluent" => assert_eq!(schema["id"], p.schema),
-            _ => assert_eq!(schema["versionId"], p.schema),
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -368,7 +341,7 @@ async fn glue_avro_plain_and_zlib_and_json_schema_values_are_decoded() {
     let moto = Moto::start();
     let produced = produce(&["glue", &moto.endpoint]);
     assert!(produced.iter().any(|p| p.value[1] == 5), "zlib records");
-    let (enricher, _) = enricher(glue_decoder(&moto).await);
+    let (enricher, _) = enricher(glue_decoder(&moto.endpoint).await);
     let events = events(&enricher, &request(&produced)).await;
     assert_decoded(&produced, &events, "glue");
     let schema = &events[0]["valueSchema"];
@@ -429,20 +402,7 @@ async fn an_unreachable_glue_endpoint_fails_the_invocation() {
     let produced = produce(&["glue", &moto.endpoint]);
     let endpoint = moto.endpoint.clone();
     drop(moto);
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&endpoint)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    let decoder = RegistryDecoder::new(
-        Arc::new(GlueSource::new(&config)),
-        Framing::Glue,
-        Fields::default(),
-    );
-    let (enricher, _) = enricher(Arc::new(decoder));
+    let (enricher, _) = enricher(glue_decoder(&endpoint).await);
     let body = batch([("orders", None, produced[0].value.as_slice())]);
     let err = enricher.enrich(&body, None).await.unwrap_err();
     assert!(matches!(err, EnrichError::Decode(_)), "{err}");

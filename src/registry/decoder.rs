@@ -317,7 +317,7 @@ fn compile(registry: &str, id: SchemaId, fetched: FetchedSchemaParts) -> Schema 
         }
         SchemaId::Glue(uuid) => {
             reference.extend_from_slice(b",\"versionId\":");
-            write_json_str(&mut reference, &SchemaId::uuid(&uuid));
+            write_json_str(&mut reference, &crate::encoding::hyphenated_uuid(&uuid));
         }
     }
     for (label, value) in &fetched.labels {

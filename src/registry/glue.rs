@@ -32,7 +32,7 @@ impl SchemaSource for GlueSource {
                 "{id} is not a Glue schema version id"
             )));
         };
-        let version_id = SchemaId::uuid(&uuid);
+        let version_id = crate::encoding::hyphenated_uuid(&uuid);
         let output = match self
             .client
             .get_schema_version()

@@ -35,26 +35,15 @@ pub enum SchemaId {
     Glue([u8; 16]),
 }
 
-impl SchemaId {
-    /// A Glue version id in its usual form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
-    pub fn uuid(bytes: &[u8; 16]) -> String {
-        let hex = hex::encode(bytes);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        )
-    }
-}
-
 impl std::fmt::Display for SchemaId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SchemaId::Confluent(id) => write!(f, "Confluent schema id {id}"),
-            SchemaId::Glue(uuid) => write!(f, "Glue schema version {}", SchemaId::uuid(uuid)),
+            SchemaId::Glue(uuid) => write!(
+                f,
+                "Glue schema version {}",
+                crate::encoding::hyphenated_uuid(uuid)
+            ),
         }
     }
 }

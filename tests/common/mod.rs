@@ -488,6 +488,22 @@ pub fn run_registry_script(script: &str, args: &[&str], env: &[(&str, String)]) 
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// Seeds for generated cases: 1, 2, and one from `variable` or else the clock, printed so that a
+/// failure can be replayed.
+pub fn case_seeds(variable: &str, what: &str) -> Vec<u64> {
+    let extra = std::env::var(variable)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        });
+    eprintln!("{what} cases: seeds 1, 2 and {extra} ({variable}={extra} replays)");
+    vec![1, 2, extra]
+}
+
 /// JSON values equal as the documented mappings mean them: integers exactly, other numbers as
 /// `f64`, and strings that both read as the same number (floats shown as strings, written by
 /// different formatters) as equal.

@@ -223,3 +223,30 @@ pub fn batch<'a>(
         .collect();
     serde_json::to_vec(&records).unwrap()
 }
+
+/// Every inline event shows the value as the independent decoder does, says its encoding and
+/// names its schema.
+pub fn assert_decoded(produced: &[Produced], events: &[Value], registry: &str) {
+    assert_eq!(produced.len(), events.len());
+    for (p, event) in produced.iter().zip(events) {
+        if p.large {
+            continue;
+        }
+        assert_eq!(event["valueEncoding"], p.value_encoding.as_str(), "{event}");
+        assert!(
+            super::json_equivalent(&event["value"], &p.expected_value),
+            "ours: {}\nexpected: {}",
+            event["value"],
+            p.expected_value
+        );
+        let schema = &event["valueSchema"];
+        assert_eq!(schema["registry"], registry, "{event}");
+        if let Some(message) = &p.message {
+            assert_eq!(&schema["message"], message, "{event}");
+        }
+        match registry {
+            "confluent" => assert_eq!(schema["id"], p.schema),
+            _ => assert_eq!(schema["versionId"], p.schema),
+        }
+    }
+}
