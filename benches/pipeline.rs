@@ -19,6 +19,8 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
+#[path = "../tests/common/strict_reference.rs"]
+mod reference;
 
 use std::borrow::Cow;
 use std::io::{Read, Write};
@@ -30,18 +32,20 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use base64::Engine as _;
 use kafka_claim_check::Enricher;
-use kafka_claim_check::avro::Program;
-use kafka_claim_check::config::Fields;
-use kafka_claim_check::config::{OffloadMode, Settings};
-use kafka_claim_check::lambda::{handle, handle_request};
-use kafka_claim_check::protobuf::{self, ProtoSchema};
-use kafka_claim_check::registry::{
-    FetchError, FetchedSchema, Format, Framing, RegistryDecoder, SchemaId, SchemaSource,
+use kafka_claim_check::Settings;
+use kafka_claim_check::decode::codec::avro::Program;
+use kafka_claim_check::decode::codec::protobuf::{self, ProtoSchema};
+use kafka_claim_check::decode::registry::Fields;
+use kafka_claim_check::decode::registry::{
+    FetchError, FetchedSchema, Framing, RegistryDecoder, SchemaId, SchemaSource,
 };
+use kafka_claim_check::lambda::Handler;
+use kafka_claim_check::lambda::metrics::MetricsSettings;
+use kafka_claim_check::policy::OffloadMode;
+use kafka_claim_check::policy::Target;
 use kafka_claim_check::store::{
     FetchedObject, MemoryStore, PayloadStore, StoreError, StoredObject, Written,
 };
-use kafka_claim_check::target::Target;
 use lambda_runtime::{Context, LambdaEvent};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -176,7 +180,7 @@ fn floor(body: &[u8], check_json: bool) -> usize {
     for record in records {
         let record: Value<'_> = serde_json::from_str(record.get()).unwrap();
         if let Some(value) = record.value {
-            let bytes = kafka_claim_check::encoding::from_base64(&value).unwrap();
+            let bytes = kafka_claim_check::json::from_base64(&value).unwrap();
             let digest = Sha256::digest(&bytes);
             n += digest[0] as usize + bytes.len();
             if check_json {
@@ -200,7 +204,7 @@ fn stages_bench() {
         (
             "base64 decode",
             Box::new(|| {
-                std::hint::black_box(kafka_claim_check::encoding::from_base64(&encoded).unwrap());
+                std::hint::black_box(kafka_claim_check::json::from_base64(&encoded).unwrap());
             }),
         ),
         (
@@ -226,15 +230,13 @@ fn stages_bench() {
         (
             "strict JSON validation, walked with serde_json (the first version)",
             Box::new(|| {
-                std::hint::black_box(kafka_claim_check::encoding::reference::is_strict_json(
-                    &json,
-                ));
+                std::hint::black_box(reference::is_strict_json(&json));
             }),
         ),
         (
             "strict JSON validation, single pass (this crate)",
             Box::new(|| {
-                std::hint::black_box(kafka_claim_check::encoding::is_strict_json(&json));
+                std::hint::black_box(kafka_claim_check::json::is_strict_json(&json));
             }),
         ),
         (
@@ -322,8 +324,13 @@ fn handler_bench(runtime: &tokio::runtime::Runtime) {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for case in cases().into_iter().filter(selected) {
-        let enricher = Enricher::new(case.settings.clone(), Arc::new(MemoryStore::new("bench")));
-        let check = runtime.block_on(enricher.enrich(&case.body, None)).unwrap();
+        let enricher = quiet(Enricher::new(
+            case.settings.clone(),
+            Arc::new(MemoryStore::new("bench")),
+        ));
+        let check = runtime
+            .block_on(enricher.enricher.enrich(&case.body, None))
+            .unwrap();
         assert_eq!(check.summary.records, case.records);
         // Handler and floor runs alternate, so that a change of CPU speed during the run (this
         // is often a shared VM) moves every median alike instead of skewing their ratios.
@@ -332,7 +339,7 @@ fn handler_bench(runtime: &tokio::runtime::Runtime) {
             &mut [
                 &mut || {
                     let response = runtime
-                        .block_on(handle_request(&enricher, &case.body, None))
+                        .block_on(enricher.handle_request(&case.body, None))
                         .unwrap();
                     // What lambda_runtime then does with the response.
                     std::hint::black_box(serde_json::to_vec(&response).unwrap());
@@ -378,27 +385,34 @@ fn peak_rss_child(name: &str, path: &str) {
         .enable_all()
         .build()
         .unwrap();
-    let enricher = Enricher::new(settings, Arc::new(SinkStore));
+    let handler = quiet(Enricher::new(settings, Arc::new(SinkStore)));
     let before = status_kib("VmHWM");
     // As lambda_runtime does: the body arrives as bytes and becomes a Box<RawValue>.
     let body = bytes::Bytes::from(std::fs::read(path).unwrap());
     let payload: Box<RawValue> = serde_json::from_slice(&body).unwrap();
     let response = runtime
-        .block_on(handle(
-            &enricher,
-            LambdaEvent::new(payload, Context::default()),
-        ))
+        .block_on(handler.handle(LambdaEvent::new(payload, Context::default())))
         .unwrap();
     let response = serde_json::to_vec(&response).unwrap();
     std::hint::black_box(&response);
     println!("{} {} {}", before, status_kib("VmHWM"), body.len());
 }
 
-/// The settings of a case: batch limits that keep its records inline where it says so, and
-/// metrics off (their one line per invocation would interleave with the tables).
+/// The handler of `enricher` with metrics off (their one line per invocation would interleave
+/// with the tables).
+fn quiet(enricher: Enricher) -> Handler {
+    Handler {
+        enricher,
+        metrics: MetricsSettings {
+            enabled: false,
+            ..MetricsSettings::default()
+        },
+    }
+}
+
+/// The settings of a case: batch limits that keep its records inline where it says so.
 fn cases_settings(name: &str) -> Settings {
     let mut settings = Settings::default();
-    settings.metrics.enabled = false;
     match name {
         "typical" => settings.max_batch_bytes = 1024 * 1024,
         // 1,000 or 10,000 records: a target that takes them (an event bus takes 10).
@@ -583,7 +597,7 @@ fn upload_concurrency_bench(runtime: &tokio::runtime::Runtime) {
         let store = Arc::new(kafka_claim_check::store::S3Store::new(
             client,
             &bucket,
-            kafka_claim_check::config::Sse::BucketDefault,
+            kafka_claim_check::store::Sse::BucketDefault,
             None,
         ));
         let mut rng = Rng(5);
@@ -676,7 +690,7 @@ struct OneSchema(String);
 impl SchemaSource for OneSchema {
     async fn fetch(&self, _: SchemaId) -> Result<FetchedSchema, FetchError> {
         Ok(FetchedSchema {
-            format: Format::Avro,
+            schema_type: "AVRO".into(),
             text: self.0.clone(),
             references: Vec::new(),
             labels: Vec::new(),
@@ -795,19 +809,24 @@ fn avro_bench(runtime: &tokio::runtime::Runtime) {
             .unwrap();
     let avro_body = request(&framed);
     let json_body = request(&as_json);
-    let plain = Enricher::new(settings.clone(), Arc::new(MemoryStore::new("bench")));
+    let plain = quiet(Enricher::new(
+        settings.clone(),
+        Arc::new(MemoryStore::new("bench")),
+    ));
     let decoder = RegistryDecoder::new(
         Arc::new(OneSchema(schema)),
         Framing::Confluent,
         Fields::default(),
     );
-    let registry = Enricher::with_decoder(
+    let registry = quiet(Enricher::with_decoder(
         settings,
         Arc::new(MemoryStore::new("bench")),
         Arc::new(decoder),
-    );
-    for (enricher, body) in [(&plain, &json_body), (&registry, &avro_body)] {
-        let enriched = runtime.block_on(enricher.enrich(body, None)).unwrap();
+    ));
+    for (handler, body) in [(&plain, &json_body), (&registry, &avro_body)] {
+        let enriched = runtime
+            .block_on(handler.enricher.enrich(body, None))
+            .unwrap();
         assert_eq!(enriched.summary.inline, 10, "every record inline");
     }
     let times = time_interleaved(
@@ -816,14 +835,14 @@ fn avro_bench(runtime: &tokio::runtime::Runtime) {
             &mut || {
                 std::hint::black_box(
                     runtime
-                        .block_on(handle_request(&plain, &json_body, None))
+                        .block_on(plain.handle_request(&json_body, None))
                         .unwrap(),
                 );
             },
             &mut || {
                 std::hint::black_box(
                     runtime
-                        .block_on(handle_request(&registry, &avro_body, None))
+                        .block_on(registry.handle_request(&avro_body, None))
                         .unwrap(),
                 );
             },

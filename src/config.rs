@@ -4,230 +4,20 @@
 //! accepts, rather than failing every invocation later (which, for a Kafka source, would stall
 //! the partition). Empty values count as unset, so a CloudFormation parameter left blank takes
 //! the default.
+//!
+//! This module only parses: each part owns its settings type ([`Settings`] the pipeline's,
+//! [`RegistrySettings`] the schema registry's, [`MetricsSettings`] the handler's,
+//! [`ResolverSettings`] the consumer side's).
 
 use std::time::Duration;
 
-use crate::keys::normalize_prefix;
-use serde::Deserialize;
-
-pub use crate::target::Target;
-
-/// PutEvents' historical per-entry limit, and SNS's: the safe default.
-pub const DEFAULT_MAX_EVENT_BYTES: usize = 262_144;
-
-/// Synchronous Lambda responses are capped at 6 MB.
-pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
-
-/// Smallest per-event limit accepted: a dead-letter event must always fit.
-pub const MIN_MAX_EVENT_BYTES: usize = 8_192;
-
-/// Default room kept in each event's size for `Source`, `DetailType`, `Resources` and `Time`.
-pub const DEFAULT_ENVELOPE_RESERVE_BYTES: usize = 1_024;
-
-/// Default CloudWatch namespace of the metrics.
-pub const DEFAULT_METRICS_NAMESPACE: &str = "KafkaClaimCheck";
-
-/// Whether and how metrics are written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MetricsSettings {
-    /// `CLAIM_CHECK_METRICS` (`on`/`off`).
-    pub enabled: bool,
-    /// `CLAIM_CHECK_METRICS_NAMESPACE`.
-    pub namespace: String,
-    /// `CLAIM_CHECK_METRICS_TOPIC_DIMENSION` (`on`/`off`).
-    pub topic_dimension: bool,
-}
-
-impl Default for MetricsSettings {
-    fn default() -> Self {
-        MetricsSettings {
-            enabled: true,
-            namespace: DEFAULT_METRICS_NAMESPACE.to_string(),
-            topic_dimension: false,
-        }
-    }
-}
-
-/// When values are claim-checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OffloadMode {
-    /// Only when an event or the batch would exceed its limit.
-    Auto,
-    /// Every non-null value, so consumers see one form.
-    Always,
-}
-
-/// What happens to a record that cannot be decoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InvalidRecordPolicy {
-    /// Store it raw and return a dead-letter event; the batch goes on.
-    DeadLetter,
-    /// Fail the invocation (Pipes retries the batch until the record expires).
-    Fail,
-}
-
-/// Server-side encryption requested on every write.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Sse {
-    /// Send no encryption header: the bucket's default encryption applies.
-    BucketDefault,
-    /// SSE-S3 (`AES256`).
-    S3,
-    /// SSE-KMS (`aws:kms`), with an optional key id (else the AWS managed key), bucket key on.
-    Kms {
-        /// Key id, ARN or alias.
-        key_id: Option<String>,
-    },
-}
-
-/// Every setting of the pipeline and of its S3 store.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    /// `CLAIM_CHECK_BUCKET`: the claim-check bucket; `None` only for the local tool.
-    pub bucket: Option<String>,
-    /// `CLAIM_CHECK_KEY_PREFIX`: prefix of every object key, ending in `/` (or empty).
-    pub key_prefix: String,
-    /// `CLAIM_CHECK_TARGET`: the pipe's target, whose limits the defaults below follow.
-    pub target: Target,
-    /// `CLAIM_CHECK_MAX_EVENT_BYTES`: largest event, as the target counts an item (for the
-    /// event bus, an entry).
-    pub max_event_bytes: usize,
-    /// `CLAIM_CHECK_MAX_BATCH_BYTES`: largest request, as the target counts it (the sum of the
-    /// items, or the whole array for Lambda and Step Functions).
-    pub max_batch_bytes: usize,
-    /// `CLAIM_CHECK_ENVELOPE_RESERVE_BYTES`: added to each event's size for what the target
-    /// counts with it (for the event bus, the entry's `Source`, `DetailType`, `Resources` and
-    /// `Time`).
-    pub envelope_reserve_bytes: usize,
-    /// `CLAIM_CHECK_OFFLOAD`.
-    pub offload: OffloadMode,
-    /// `CLAIM_CHECK_KEEP_POINTERS`: JSON pointers copied into a claim check's trimmed `value`.
-    pub keep_pointers: Vec<String>,
-    /// `CLAIM_CHECK_SSE` and `CLAIM_CHECK_KMS_KEY_ID`.
-    pub sse: Sse,
-    /// `CLAIM_CHECK_EXPECTED_BUCKET_OWNER`: account id the bucket must belong to.
-    pub expected_bucket_owner: Option<String>,
-    /// `CLAIM_CHECK_UPLOAD_CONCURRENCY`: uploads in flight at once.
-    pub upload_concurrency: usize,
-    /// `CLAIM_CHECK_ON_INVALID_RECORD`.
-    pub on_invalid_record: InvalidRecordPolicy,
-    /// `CLAIM_CHECK_DEADLINE_MARGIN_MS`: time kept before the Lambda deadline to report an error.
-    pub deadline_margin: Duration,
-    /// `CLAIM_CHECK_METRICS`, `CLAIM_CHECK_METRICS_NAMESPACE`, `CLAIM_CHECK_METRICS_TOPIC_DIMENSION`.
-    pub metrics: MetricsSettings,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            bucket: None,
-            key_prefix: "claim-check/".to_string(),
-            target: Target::EventBus,
-            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
-            max_batch_bytes: DEFAULT_MAX_EVENT_BYTES,
-            envelope_reserve_bytes: DEFAULT_ENVELOPE_RESERVE_BYTES,
-            offload: OffloadMode::Auto,
-            keep_pointers: Vec::new(),
-            sse: Sse::BucketDefault,
-            expected_bucket_owner: None,
-            upload_concurrency: 16,
-            on_invalid_record: InvalidRecordPolicy::DeadLetter,
-            deadline_margin: Duration::from_millis(1_500),
-            metrics: MetricsSettings::default(),
-        }
-    }
-}
-
-/// Which fields of a record carry registry framing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fields {
-    /// Keys are decoded when framed.
-    pub key: bool,
-    /// Values are decoded when framed.
-    pub value: bool,
-}
-
-impl Default for Fields {
-    fn default() -> Self {
-        Fields {
-            key: false,
-            value: true,
-        }
-    }
-}
-
-/// The registry's basic-auth credentials (`basic.auth.user.info`, `KEY:SECRET`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// The API key or user name.
-    pub user: String,
-    /// The API secret or password.
-    pub password: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credentials({}:***)", self.user)
-    }
-}
-
-impl Credentials {
-    /// Parses `KEY:SECRET`.
-    pub fn parse(user_info: &str) -> Option<Self> {
-        let (user, password) = user_info.split_once(':')?;
-        (!user.is_empty()).then(|| Credentials {
-            user: user.to_string(),
-            password: password.to_string(),
-        })
-    }
-
-    /// Parses a Secrets Manager secret string: `KEY:SECRET`, or a JSON object with `username`
-    /// and `password` (the form Pipes uses for Kafka credentials).
-    pub fn from_secret(secret: &str) -> Option<Self> {
-        #[derive(Deserialize)]
-        struct UserPass {
-            username: String,
-            password: String,
-        }
-        match serde_json::from_str::<UserPass>(secret) {
-            Ok(u) if !u.username.is_empty() => Some(Credentials {
-                user: u.username,
-                password: u.password,
-            }),
-            _ => Credentials::parse(secret.trim()),
-        }
-    }
-}
-
-/// Which schema registry framed values come from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RegistryKind {
-    /// None: every value is classified as plain bytes.
-    #[default]
-    None,
-    /// A Confluent Schema Registry (REST API).
-    Confluent,
-    /// The AWS Glue Schema Registry.
-    Glue,
-}
-
-/// The schema-registry settings, read with [`RegistrySettings::from_lookup`] and validated at
-/// cold start like every other setting.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RegistrySettings {
-    /// `CLAIM_CHECK_SCHEMA_REGISTRY`: `none`, `confluent` or `glue`.
-    pub kind: RegistryKind,
-    /// `CLAIM_CHECK_SCHEMA_REGISTRY_URL`: the Confluent registry's URLs (comma-separated, tried
-    /// in turn).
-    pub urls: Vec<String>,
-    /// `CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO`: `KEY:SECRET` for a Confluent registry.
-    pub credentials: Option<Credentials>,
-    /// `CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN`: a Secrets Manager secret holding the Confluent
-    /// registry's credentials, read at cold start.
-    pub secret_arn: Option<String>,
-    /// `CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS`: `value` (default), `key` or `key,value`.
-    pub fields: Fields,
-}
+use crate::consume::ResolverSettings;
+use crate::decode::registry::{Credentials, Fields, RegistryKind, RegistrySettings};
+use crate::enrich::{InvalidRecordPolicy, Settings};
+use crate::lambda::metrics::{DEFAULT_NAMESPACE, MetricsSettings};
+use crate::policy::{MAX_RESPONSE_BYTES, MIN_MAX_EVENT_BYTES, OffloadMode, Target};
+use crate::store::Sse;
+use crate::store::keys::normalize_prefix;
 
 impl RegistrySettings {
     /// Reads the settings from the process environment.
@@ -339,14 +129,6 @@ impl RegistrySettings {
         }
         Ok(settings)
     }
-}
-
-/// Settings of the consumer side ([`crate::resolve`]), read by the `claim-check` command.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ResolverSettings {
-    /// `CLAIM_CHECK_ALLOWED_BUCKETS` (comma-separated `BUCKET[/PREFIX]`), else
-    /// `CLAIM_CHECK_BUCKET`: what a resolver may read. Empty: the local store only.
-    pub allowed: Vec<String>,
 }
 
 impl ResolverSettings {
@@ -551,6 +333,40 @@ impl Settings {
             .map(|ms| Duration::from_millis(ms as u64))
             .unwrap_or(defaults.deadline_margin);
 
+        Ok(Settings {
+            bucket,
+            key_prefix,
+            target,
+            max_event_bytes,
+            max_batch_bytes,
+            envelope_reserve_bytes,
+            offload,
+            keep_pointers,
+            sse,
+            expected_bucket_owner,
+            upload_concurrency,
+            on_invalid_record,
+            deadline_margin,
+        })
+    }
+}
+
+impl MetricsSettings {
+    /// Reads the settings from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable with an unacceptable value.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which maps a variable name to its value.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable with an unacceptable value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| trimmed(&lookup, name);
+        let fail = ConfigError::new;
         let switch = |variable: &'static str, default: bool| match get(variable).as_deref() {
             None => Ok(default),
             Some("on" | "true" | "1") => Ok(true),
@@ -558,7 +374,7 @@ impl Settings {
             Some(other) => Err(fail(variable, other, "on or off")),
         };
         let namespace = match get("CLAIM_CHECK_METRICS_NAMESPACE") {
-            None => defaults.metrics.namespace.clone(),
+            None => DEFAULT_NAMESPACE.to_string(),
             Some(ns)
                 if ns.len() <= 255
                     && !ns.starts_with("AWS/")
@@ -576,27 +392,10 @@ impl Settings {
                 ));
             }
         };
-        let metrics = MetricsSettings {
+        Ok(MetricsSettings {
             enabled: switch("CLAIM_CHECK_METRICS", true)?,
             namespace,
             topic_dimension: switch("CLAIM_CHECK_METRICS_TOPIC_DIMENSION", false)?,
-        };
-
-        Ok(Settings {
-            bucket,
-            key_prefix,
-            target,
-            max_event_bytes,
-            max_batch_bytes,
-            envelope_reserve_bytes,
-            offload,
-            keep_pointers,
-            sse,
-            expected_bucket_owner,
-            upload_concurrency,
-            on_invalid_record,
-            deadline_margin,
-            metrics,
         })
     }
 }
@@ -635,11 +434,14 @@ pub fn is_bucket_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The pipeline's settings, once the handler's metrics settings have been checked too (the
+    /// function reads both at cold start).
     fn from(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: std::collections::HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        MetricsSettings::from_lookup(|name| map.get(name).cloned())?;
         Settings::from_lookup(|name| map.get(name).cloned())
     }
 

@@ -5,59 +5,45 @@
 //! no dead-letter queue, so Pipes retries the batch until the records expire. This crate returns
 //! exactly one event per record, in order:
 //!
-//! 1. `wire` splits the request and [`record`] decodes each record (key, value, headers);
-//! 2. a [`decode::Decoder`] decides how each field is shown: JSON, text or base64 ([`encoding`]);
-//! 3. [`enrich`] writes each [`event`], and [`policy`] sizes it as the [`target`] counts it and
-//!    chooses what moves to a [`store`] under deterministic [`keys`], leaving a verifiable pointer;
-//! 4. records that cannot be decoded become dead letters instead of failing the batch;
-//! 5. every event satisfies [`accept::check_event`].
+//! 1. [`record`] splits the request and reads each record (key, value, headers as bytes);
+//! 2. [`decode`] decides how each field is shown: JSON, text or base64, or the JSON a codec
+//!    ([`decode::codec`]) makes of a value a schema registry framed;
+//! 3. [`event`] writes each event, held to the rule the target accepts ([`event::accept`]);
+//! 4. [`policy`] sizes it as the target counts it and decides what each record becomes: inline,
+//!    a claim check, or a dead letter;
+//! 5. [`store`] keeps the payloads that leave the batch under deterministic keys;
+//!
+//! and [`enrich`] runs those stages for one request.
 //!
 //! # Layout
-//! Modules import in one direction (`tests/layout.rs` checks it).
 //!
-//! - Settings: [`config`] (from the environment, validated once at cold start), [`target`] (the
-//!   pipe's target and its limits).
-//! - Reading: `wire` (the request split into raw records, each record's fields as raw JSON text),
-//!   [`record`] (the Kafka record and its coordinates).
-//! - Showing: [`decode`] (the decoding stage), [`encoding`] (JSON / text / base64), `strict_json`,
-//!   [`json`] (JSON text helpers), [`event`] (inline, claim-check and dead-letter events),
-//!   [`accept`] (the rule every event is held to).
-//! - Deciding: [`policy`] (sizes, limits, which records leave the batch), [`keys`] (object keys),
-//!   `stored` (the objects records become).
-//! - Running: [`enrich`] (the pipeline), [`outcome`] (its response and summary), [`lambda`] (the
-//!   handler and logging), [`metrics`] (CloudWatch Embedded Metric Format lines).
-//! - Storing: [`store`] (the [`store::PayloadStore`] trait, with S3, local-directory and in-memory
-//!   stores).
-//! - Consuming: [`resolve`] (events back into verified payloads), [`listing`] (finding stored
-//!   objects), [`report`] (what the `claim-check` command prints), [`commands`] (its operations).
+//! The stages are folders, in the order above; a module imports only from the stages before it
+//! (`tests/layout.rs` holds that order, re-exports and submodules included):
+//!
+//! - [`json`]: strict validation of what events embed, string and base64 writing (depends on
+//!   nothing);
+//! - [`record`], [`decode`], [`event`], [`policy`], [`store`]: the stages;
+//! - [`enrich`]: the pipeline, its errors and its outcome;
+//! - [`lambda`]: the function's handler, logging and metrics;
+//! - [`consume`]: the consumer side, events back into verified payloads, listings, reports;
+//! - [`config`]: the environment parsed into each part's own settings;
+//! - `setup`: the AWS SDK configuration loaded once, and the parts built from it.
+//!
+//! The binaries in `src/bin/` (the Lambda function, the `claim-check` command) only wire these
+//! together.
 
-pub mod accept;
-pub mod avro;
-#[cfg(feature = "aws")]
-pub mod commands;
 pub mod config;
+pub mod consume;
 pub mod decode;
-pub mod encoding;
 pub mod enrich;
 pub mod event;
 pub mod json;
-pub mod keys;
 pub mod lambda;
-pub mod listing;
-pub mod metrics;
-pub mod outcome;
 pub mod policy;
-pub mod protobuf;
 pub mod record;
-pub mod registry;
-pub mod report;
-pub mod resolve;
+#[cfg(feature = "aws")]
+pub mod setup;
 pub mod store;
-mod stored;
-mod strict_json;
-pub mod target;
-mod wire;
 
-pub use config::Settings;
-pub use enrich::{EnrichError, Enriched, Enricher, Summary};
+pub use enrich::{EnrichError, Enriched, Enricher, Settings, Summary};
 pub use store::PayloadStore;

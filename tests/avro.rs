@@ -5,8 +5,8 @@
 mod common;
 
 use base64::Engine as _;
-use kafka_claim_check::avro::Program;
-use kafka_claim_check::encoding::is_strict_json;
+use kafka_claim_check::decode::codec::avro::Program;
+use kafka_claim_check::json::is_strict_json;
 use serde_json::Value;
 
 struct Case {

@@ -223,7 +223,7 @@ fn resolve_turns_local_events_back_into_the_original_bytes() {
     for (file, record) in files.iter().zip(&records) {
         assert_eq!(
             std::fs::read(file).unwrap(),
-            common::b64(record["value"].as_str().unwrap()).unwrap(),
+            common::from_b64(record["value"].as_str().unwrap()).unwrap(),
             "{}",
             file.display()
         );
@@ -351,12 +351,9 @@ fn reemit_takes_one_record_and_says_so() {
 #[test]
 fn a_batch_no_pipe_can_send_gets_a_warning() {
     let dir = tempfile::tempdir().unwrap();
-    let record = serde_json::json!({
-        "topic": "t", "partition": 0, "offset": 1,
-        "value": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, vec![b'x'; 5_000_000]),
-    });
+    let record = common::record("t", 0, 1).value(vec![b'x'; 5_000_000]);
     let batch = dir.path().join("big.json");
-    std::fs::write(&batch, serde_json::to_vec(&[record]).unwrap()).unwrap();
+    std::fs::write(&batch, common::request(&[record])).unwrap();
     let store = dir.path().join("store");
     let out = claim_check(
         &[

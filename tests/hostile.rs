@@ -6,17 +6,16 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use base64::Engine as _;
 use kafka_claim_check::store::DirStore;
 use kafka_claim_check::{Enricher, Settings};
 use serde_json::{Value, json};
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 fn record(topic: &str, offset: i64, value: &[u8]) -> Value {
-    json!({"topic": topic, "partition": "0", "offset": offset, "key": b64(b"k"), "value": b64(value)})
+    common::record(topic, 0, offset)
+        .field("partition", json!("0"))
+        .key(b"k")
+        .value(value)
+        .json()
 }
 
 /// Runs one batch through a directory store inside `outer/store`; returns the events.
@@ -24,7 +23,7 @@ async fn run(outer: &Path, records: &[Value]) -> Vec<Value> {
     let store = DirStore::open(outer.join("store")).unwrap();
     // A target that takes more than an event bus's 10 events per request.
     let settings = Settings {
-        target: kafka_claim_check::target::Target::CloudWatchLogs,
+        target: kafka_claim_check::policy::Target::CloudWatchLogs,
         ..Settings::default()
     };
     let enricher = Enricher::new(settings, Arc::new(store));

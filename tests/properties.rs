@@ -8,12 +8,12 @@ mod common;
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use common::{Form, form_of, inline_bytes};
 use kafka_claim_check::Enricher;
-use kafka_claim_check::accept::check_event;
-use kafka_claim_check::config::{OffloadMode, Settings};
-use kafka_claim_check::resolve::{Allowlist, Resolver};
+use kafka_claim_check::Settings;
+use kafka_claim_check::consume::{Allowlist, Resolver};
+use kafka_claim_check::event::accept::check_event;
+use kafka_claim_check::policy::OffloadMode;
 use kafka_claim_check::store::MemoryStore;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -196,7 +196,7 @@ fn spec() -> impl Strategy<Value = Spec> {
 }
 
 fn record_json(spec: &Spec) -> Value {
-    let b64 = |b: &Vec<u8>| base64::engine::general_purpose::STANDARD.encode(b);
+    let b64 = |b: &Vec<u8>| common::to_b64(b);
     let headers: Vec<Value> = spec
         .headers
         .iter()
@@ -215,17 +215,20 @@ fn record_json(spec: &Spec) -> Value {
             json!({ name.clone(): bytes })
         })
         .collect();
-    let mut record = json!({
-        "eventSource": "aws:kafka",
-        "topic": spec.topic,
-        "partition": if spec.partition_as_string { json!(spec.partition.to_string()) } else { json!(spec.partition) },
-        "offset": spec.offset,
-        "timestamp": 1_700_000_000_000i64,
-        "timestampType": "CREATE_TIME",
-        "key": spec.key.as_ref().map(b64),
-        "value": spec.value.as_ref().map(b64),
-        "headers": headers,
-    });
+    let partition = if spec.partition_as_string {
+        json!(spec.partition.to_string())
+    } else {
+        json!(spec.partition)
+    };
+    let mut record = common::record(&spec.topic, spec.partition, spec.offset)
+        .field("eventSource", json!("aws:kafka"))
+        .field("partition", partition)
+        .field("timestamp", json!(1_700_000_000_000i64))
+        .field("timestampType", json!("CREATE_TIME"))
+        .field("key", json!(spec.key.as_ref().map(b64)))
+        .field("value", json!(spec.value.as_ref().map(b64)))
+        .field("headers", json!(headers))
+        .json();
     if let Some(b) = &spec.breakage {
         b.apply(&mut record);
     }
@@ -270,7 +273,7 @@ proptest! {
         let mut settings = settings;
         // A target that takes every batch generated here (16 records; an event bus takes 10)
         // and counts a request as the sum of its items, as the checks below do.
-        settings.target = kafka_claim_check::target::Target::Kinesis;
+        settings.target = kafka_claim_check::policy::Target::Kinesis;
         settings.max_batch_bytes = (specs.len() * (3_072 + settings.envelope_reserve_bytes)).max(8_192) + slack;
         let records: Vec<Value> = specs.iter().map(record_json).collect();
         let body = serde_json::to_vec(&records).unwrap();
@@ -282,14 +285,14 @@ proptest! {
         let out = runtime.block_on(enricher.enrich(&body, None)).expect("a feasible batch never fails");
         let raw_events: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&out.body).unwrap();
         prop_assert_eq!(raw_events.len(), records.len());
-        prop_assert!(out.body.len() <= kafka_claim_check::config::MAX_RESPONSE_BYTES);
+        prop_assert!(out.body.len() <= kafka_claim_check::policy::MAX_RESPONSE_BYTES);
 
         let resolver = Resolver::new(store.clone(), Allowlist::new(["prop-bucket"]));
         let mut total = 0;
         for ((spec, raw_record), raw_event) in specs.iter().zip(&raw_records).zip(&raw_events) {
             let size = raw_event.get().len() + settings.envelope_reserve_bytes;
             prop_assert!(size <= settings.max_event_bytes, "event of {} > {}", size, settings.max_event_bytes);
-            prop_assert_eq!(check_event(raw_event.get().as_bytes(), (&settings).into()), Ok(()), "the target accepts {}", raw_event.get());
+            prop_assert_eq!(check_event(raw_event.get().as_bytes(), settings.event_limits()), Ok(()), "the target accepts {}", raw_event.get());
             total += size;
             let event: Value = serde_json::from_str(raw_event.get()).unwrap();
             let resolved = runtime.block_on(resolver.resolve(raw_event.get())).expect("every event resolves");
@@ -390,8 +393,7 @@ proptest! {
         let count = (payloads.len() + if max > 10 { extra } else { 0 }).min(max);
         let records: Vec<Value> = (0..count)
             .map(|i| {
-                let value = payloads[i % payloads.len()].as_ref().map(|v| base64::engine::general_purpose::STANDARD.encode(v));
-                json!({"topic": "t", "partition": 0, "offset": i, "value": value})
+                common::record("t", 0, i as i64).value_or_null(payloads[i % payloads.len()].as_ref()).json()
             })
             .collect();
         let body = serde_json::to_vec(&records).unwrap();
@@ -404,7 +406,7 @@ proptest! {
         let events: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&out.body).unwrap();
         prop_assert_eq!(events.len(), count);
         for event in events {
-            prop_assert_eq!(check_event(event.get().as_bytes(), (&settings).into()), Ok(()));
+            prop_assert_eq!(check_event(event.get().as_bytes(), settings.event_limits()), Ok(()));
         }
     }
 }
@@ -419,8 +421,16 @@ fn ten_thousand_records_fit_a_target_that_takes_them() {
     ] {
         let records: Vec<Value> = (0..10_000)
             .map(|i| {
-                json!({"topic": "t", "partition": i % 3, "offset": i,
-                       "value": base64::engine::general_purpose::STANDARD.encode(vec![b'a' + (i % 26) as u8; if i % 10 == 0 { 10 * value_len } else { value_len }])})
+                common::record("t", i % 3, i as i64)
+                    .value(vec![
+                        b'a' + (i % 26) as u8;
+                        if i % 10 == 0 {
+                            10 * value_len
+                        } else {
+                            value_len
+                        }
+                    ])
+                    .json()
             })
             .collect();
         let body = serde_json::to_vec(&records).unwrap();

@@ -6,8 +6,8 @@
 mod common;
 
 use base64::Engine as _;
-use kafka_claim_check::encoding::is_strict_json;
-use kafka_claim_check::protobuf::{ProtoSchema, to_json};
+use kafka_claim_check::decode::codec::protobuf::{ProtoSchema, to_json};
+use kafka_claim_check::json::is_strict_json;
 use serde_json::Value;
 
 struct Case {

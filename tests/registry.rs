@@ -8,11 +8,11 @@ mod common;
 use std::sync::Arc;
 
 use common::registry::{ConfluentRegistry, Moto, Produced, assert_decoded, batch, produce};
-use kafka_claim_check::config::{Credentials, Fields};
-use kafka_claim_check::registry::confluent::ConfluentSource;
-use kafka_claim_check::registry::glue::GlueSource;
-use kafka_claim_check::registry::{Framing, RegistryDecoder};
-use kafka_claim_check::resolve::{Allowlist, Resolver};
+use kafka_claim_check::consume::{Allowlist, Resolver};
+use kafka_claim_check::decode::registry::confluent::ConfluentSource;
+use kafka_claim_check::decode::registry::glue::GlueSource;
+use kafka_claim_check::decode::registry::{Credentials, Fields};
+use kafka_claim_check::decode::registry::{Framing, RegistryDecoder};
 use kafka_claim_check::store::MemoryStore;
 use kafka_claim_check::{EnrichError, Enricher, Settings};
 use serde_json::Value;
@@ -52,14 +52,10 @@ async fn glue_decoder(endpoint: &str) -> Arc<RegistryDecoder> {
 
 /// A pipeline for a Lambda target (no count limit, 6 MB), so one batch holds every record.
 fn enricher(decoder: Arc<RegistryDecoder>) -> (Enricher, Arc<MemoryStore>) {
-    let store = Arc::new(MemoryStore::new("claims"));
     let settings =
         Settings::from_lookup(|name| (name == "CLAIM_CHECK_TARGET").then(|| "lambda".into()))
             .unwrap();
-    (
-        Enricher::with_decoder(settings, store.clone(), decoder),
-        store,
-    )
+    common::memory_enricher(settings, decoder)
 }
 
 fn request(records: &[Produced]) -> Vec<u8> {
@@ -330,7 +326,7 @@ async fn a_large_avro_value_is_claim_checked_as_the_original_bytes_and_resolves_
     let resolver = Resolver::new(store.clone(), Allowlist::new(["claims"]));
     let mut resolved = resolver.resolve(&event.to_string()).await.unwrap();
     assert_eq!(resolved.bytes.as_deref(), Some(&large.value[..]));
-    resolved.decode(&decoder).await.unwrap();
+    resolved.decode_registry_value(&decoder).await.unwrap();
     assert!(resolved.decoded);
     let json: Value = serde_json::from_slice(resolved.bytes.as_deref().unwrap()).unwrap();
     assert!(common::json_equivalent(&json, &large.expected_value));

@@ -6,10 +6,11 @@ mod common;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{SeaweedFs, b64, event_files, sha256_hex};
-use kafka_claim_check::config::{OffloadMode, Sse};
-use kafka_claim_check::resolve::{Allowlist, Form, Resolver};
+use common::{SeaweedFs, event_files, from_b64, sha256_hex};
+use kafka_claim_check::consume::{Allowlist, Form, Resolver};
+use kafka_claim_check::policy::OffloadMode;
 use kafka_claim_check::store::S3Store;
+use kafka_claim_check::store::Sse;
 use kafka_claim_check::{Enricher, Settings};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -61,7 +62,7 @@ async fn every_event_of_every_sample_resolves_to_the_original_bytes() {
                         record
                             .get("value")
                             .and_then(Value::as_str)
-                            .map(|v| b64(v).unwrap())
+                            .map(|v| from_b64(v).unwrap())
                     }
                 };
                 assert_eq!(
@@ -154,8 +155,8 @@ async fn tampered_objects_tampered_events_and_expired_objects_are_refused() {
     let event = |i: usize| serde_json::from_str::<Value>(&events[i]).unwrap();
     let key = |i: usize| event(i)["claimCheck"]["key"].as_str().unwrap().to_string();
     let kind = |r: Result<
-        kafka_claim_check::resolve::Resolved,
-        kafka_claim_check::resolve::ResolveError,
+        kafka_claim_check::consume::Resolved,
+        kafka_claim_check::consume::ResolveError,
     >| r.unwrap_err().kind();
 
     // Overwritten behind the resolver's back: same size, other bytes; then other size.

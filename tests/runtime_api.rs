@@ -309,16 +309,15 @@ fn a_bad_setting_stops_the_function_at_init_with_the_variable_named() {
 /// and in every failure path, even at the most verbose log level.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_payload_key_or_header_value_reaches_the_logs() {
-    use base64::Engine as _;
     const MARKER: &str = "PLANTED-SECRET-7f3a";
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let b64 = |s: &str| common::to_b64(s);
     let record = |offset: i64, value: String| {
-        serde_json::json!({
-            "topic": "orders", "partition": "0", "offset": offset,
-            "key": b64(&format!("key-{MARKER}")),
-            "value": b64(&value),
-            "headers": [{ "h": format!("header-{MARKER}").into_bytes() }],
-        })
+        common::record("orders", 0, offset)
+            .field("partition", serde_json::json!("0"))
+            .key(format!("key-{MARKER}"))
+            .value(value)
+            .header("h", format!("header-{MARKER}"))
+            .json()
     };
     let small = record(1, format!("{{\"v\":\"{MARKER}\"}}"));
     let large = record(2, format!("{{\"v\":\"{}\"}}", MARKER.repeat(20_000)));
@@ -375,18 +374,19 @@ async fn no_payload_key_or_header_value_reaches_the_logs() {
 
 /// A batch of `count` records with JSON values of `size` bytes.
 fn generated_batch(count: usize, size: usize) -> Vec<u8> {
-    let records: Vec<Value> = (0..count)
+    let records: Vec<common::PipesRecord> = (0..count)
         .map(|i| {
-            let value = format!("{{\"type\":\"T\",\"n\":{i},\"pad\":\"{}\"}}", "p".repeat(size));
-            serde_json::json!({
-                "eventSource": "aws:kafka", "topic": "orders", "partition": "0", "offset": i,
-                "timestamp": 1_764_115_200_000i64, "timestampType": "CREATE_TIME",
-                "key": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("k{i}")),
-                "value": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, value),
-            })
+            let value = format!(
+                "{{\"type\":\"T\",\"n\":{i},\"pad\":\"{}\"}}",
+                "p".repeat(size)
+            );
+            common::record("orders", 0, i as i64)
+                .msk()
+                .key(format!("k{i}"))
+                .value(value)
         })
         .collect();
-    serde_json::to_vec(&records).unwrap()
+    common::request(&records)
 }
 
 /// The function as Lambda runs it, set for an event bus, an SQS queue and a Step Functions

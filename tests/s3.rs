@@ -7,14 +7,13 @@ use std::sync::Arc;
 use aws_sdk_s3::types::ChecksumMode;
 use base64::Engine as _;
 use common::{Form, SeaweedFs, event_files, read};
-use kafka_claim_check::config::Sse;
+use kafka_claim_check::store::Sse;
 use kafka_claim_check::store::{PayloadStore, S3Store, StoreError, StoredObject};
 use kafka_claim_check::{EnrichError, Enricher, Settings};
 use serde_json::Value;
 
 fn enricher(server: &SeaweedFs, bucket: &str, settings: Settings) -> Enricher {
-    let store = S3Store::new(server.client(), bucket, Sse::BucketDefault, None);
-    Enricher::new(settings, Arc::new(store))
+    common::s3_enricher(server.client(), bucket, settings)
 }
 
 #[tokio::test(flavor = "multi_thread")]

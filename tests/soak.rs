@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::{SeaweedFs, event_files};
-use kafka_claim_check::config::Sse;
 use kafka_claim_check::store::S3Store;
+use kafka_claim_check::store::Sse;
 use kafka_claim_check::{Enricher, Settings};
 
 /// Resident set size of this process, in KiB.

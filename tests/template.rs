@@ -13,7 +13,8 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use kafka_claim_check::Settings;
-use kafka_claim_check::config::RegistrySettings;
+use kafka_claim_check::decode::registry::RegistrySettings;
+use kafka_claim_check::lambda::metrics::MetricsSettings;
 use serde_json::{Value, json};
 
 fn venv_tool(name: &str) -> std::path::PathBuf {
@@ -70,6 +71,11 @@ fn settings_variables() -> BTreeSet<String> {
     })
     .unwrap();
     RegistrySettings::from_lookup(|name| {
+        seen.lock().unwrap().insert(name.to_string());
+        None
+    })
+    .unwrap();
+    MetricsSettings::from_lookup(|name| {
         seen.lock().unwrap().insert(name.to_string());
         None
     })
@@ -654,8 +660,11 @@ fn function_settings_are_refused_where_the_function_would_refuse_them() {
         ("CLAIM_CHECK_KEEP_POINTERS", "/type,/order/id"),
         ("CLAIM_CHECK_DEADLINE_MARGIN_MS", "9000"),
     ] {
-        let settings = Settings::from_lookup(|name| (name == variable).then(|| value.to_string()));
+        let lookup = |name: &str| (name == variable).then(|| value.to_string());
+        let settings = Settings::from_lookup(lookup);
         assert!(settings.is_ok(), "{variable}={value}: {settings:?}");
+        let metrics = MetricsSettings::from_lookup(lookup);
+        assert!(metrics.is_ok(), "{variable}={value}: {metrics:?}");
     }
     let keep = format!("/{}", "k".repeat(255));
     assert_eq!(refusal(&msk_with(&[("KeepPointers", &keep)])), None);
@@ -722,12 +731,12 @@ fn every_target_kind_sets_the_function_target_and_gets_only_its_permissions() {
     let kinds = template()["Parameters"]["TargetKind"]["AllowedValues"]
         .as_array()
         .unwrap();
-    assert_eq!(kinds.len(), kafka_claim_check::target::Target::ALL.len());
+    assert_eq!(kinds.len(), kafka_claim_check::policy::Target::ALL.len());
     let mapping = &template()["Mappings"]["TargetKinds"];
     for kind in kinds {
         let setting = mapping[kind.as_str().unwrap()]["Setting"].as_str().unwrap();
         assert!(
-            kafka_claim_check::target::Target::parse(setting).is_some(),
+            kafka_claim_check::policy::Target::parse(setting).is_some(),
             "{kind} maps to {setting}, which the function does not take"
         );
     }
@@ -933,11 +942,14 @@ fn every_other_constrained_parameter_at_its_boundary() {
         ("CLAIM_CHECK_METRICS_NAMESPACE", "Kafka/Claims"),
         ("CLAIM_CHECK_KEY_PREFIX", "claims/"),
     ] {
-        let settings = Settings::from_lookup(|name| (name == variable).then(|| value.to_string()));
+        let lookup = |name: &str| (name == variable).then(|| value.to_string());
+        let settings = Settings::from_lookup(lookup);
         assert!(settings.is_ok(), "{variable}={value}: {settings:?}");
+        let metrics = MetricsSettings::from_lookup(lookup);
+        assert!(metrics.is_ok(), "{variable}={value}: {metrics:?}");
     }
     assert!(
-        Settings::from_lookup(
+        MetricsSettings::from_lookup(
             |name| (name == "CLAIM_CHECK_METRICS_NAMESPACE").then(|| "AWS/Kafka".to_string())
         )
         .is_err()

@@ -8,8 +8,9 @@
 use std::sync::Arc;
 
 use kafka_claim_check::Enricher;
-use kafka_claim_check::accept::check_event;
-use kafka_claim_check::config::{MAX_RESPONSE_BYTES, OffloadMode, Settings};
+use kafka_claim_check::Settings;
+use kafka_claim_check::event::accept::check_event;
+use kafka_claim_check::policy::{MAX_RESPONSE_BYTES, OffloadMode};
 use kafka_claim_check::store::MemoryStore;
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
@@ -45,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(out.body.len() <= MAX_RESPONSE_BYTES);
     for event in &events {
         assert_eq!(
-            check_event(event.get().as_bytes(), (&settings).into()),
+            check_event(event.get().as_bytes(), settings.event_limits()),
             Ok(()),
             "the target rejects {}",
             event.get()

@@ -2,7 +2,10 @@
 //! reference: they must agree on every input.
 #![no_main]
 
-use kafka_claim_check::encoding::{is_strict_json, reference};
+#[path = "../../tests/common/strict_reference.rs"]
+mod reference;
+
+use kafka_claim_check::json::is_strict_json;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,39 +1,45 @@
 //! The Lambda function: settings, the S3 client and the schema-registry client are built once at
 //! cold start.
 
-use std::sync::Arc;
-
-use kafka_claim_check::config::RegistrySettings;
-use kafka_claim_check::lambda::{handle, init_logging, report_init_error};
-use kafka_claim_check::{Enricher, Settings, registry, store};
+use kafka_claim_check::decode::registry::RegistrySettings;
+use kafka_claim_check::lambda::metrics::MetricsSettings;
+use kafka_claim_check::lambda::{Handler, init_logging, report_init_error};
+use kafka_claim_check::setup::Aws;
+use kafka_claim_check::{Enricher, Settings};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
-        Err(err) => return Err(init_failed(err.to_string()).await),
+    let (settings, metrics, registry) = match (
+        Settings::from_env(),
+        MetricsSettings::from_env(),
+        RegistrySettings::from_env(),
+    ) {
+        (Ok(s), Ok(m), Ok(r)) => (s, m, r),
+        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => {
+            return Err(init_failed(e.to_string()).await);
+        }
     };
     let Some(bucket) = settings.bucket.clone() else {
         let message =
             "CLAIM_CHECK_BUCKET is not set: the function needs the name of the claim-check bucket";
         return Err(init_failed(message.into()).await);
     };
-    let decoder = match RegistrySettings::from_env() {
-        Ok(registry) => registry::open(&registry).await,
-        Err(err) => Err(err.to_string()),
-    };
-    let decoder = match decoder {
+    let aws = Aws::new();
+    let decoder = match aws.decoder(&registry).await {
         Ok(decoder) => decoder,
-        Err(message) => return Err(init_failed(message).await),
+        Err(err) => return Err(init_failed(err.to_string()).await),
     };
-    let store = store::open_s3(&settings, &bucket).await;
-    let enricher = Enricher::with_decoder(settings, Arc::new(store), decoder);
-    let enricher = &enricher;
+    let store = aws.s3_store(&settings, &bucket).await;
+    let handler = Handler {
+        enricher: Enricher::with_decoder(settings, std::sync::Arc::new(store), decoder),
+        metrics,
+    };
+    let handler = &handler;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Box<RawValue>>| async move { handle(enricher, event).await },
+        move |event: LambdaEvent<Box<RawValue>>| async move { handler.handle(event).await },
     ))
     .await
 }

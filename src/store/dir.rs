@@ -196,7 +196,7 @@ fn content_type_of(key: &str, body: &[u8]) -> &'static str {
     if key.ends_with(".json") {
         "application/json"
     } else {
-        crate::encoding::classify(body).content_type()
+        crate::decode::Encoding::Shown(crate::decode::classify(body)).content_type()
     }
 }
 

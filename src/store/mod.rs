@@ -2,8 +2,13 @@
 //! directory (and in-memory) implementation for the command-line tool and tests.
 //!
 //! Writes are idempotent by construction: keys are derived from the record's coordinates and a
-//! hash of the bytes (see [`crate::keys`]), so writing the same object twice is harmless, and a
-//! store may skip a write whose key already exists.
+//! hash of the bytes (see [`keys`]), so writing the same object twice is harmless, and a store
+//! may skip a write whose key already exists.
+//!
+//! - [`keys`]: object keys, deterministic and confined to the key prefix;
+//! - [`object`]: the objects a record becomes (a payload, a dead letter) and their claim checks;
+//! - the [`PayloadStore`] trait and its backends: [`S3Store`] (`aws-sdk-s3`), [`DirStore`] (a
+//!   local directory), [`MemoryStore`] (tests).
 
 use std::collections::BTreeMap;
 
@@ -11,14 +16,30 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 mod dir;
+pub mod keys;
 mod memory;
+pub mod object;
 #[cfg(feature = "aws")]
 mod s3;
 
 pub use dir::{DirStore, LOCAL_BUCKET};
 pub use memory::MemoryStore;
 #[cfg(feature = "aws")]
-pub use s3::{ClientPolicy, S3Store, s3_client_from_env};
+pub use s3::{ClientPolicy, S3Store, s3_client};
+
+/// Server-side encryption requested on every write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sse {
+    /// Send no encryption header: the bucket's default encryption applies.
+    BucketDefault,
+    /// SSE-S3 (`AES256`).
+    S3,
+    /// SSE-KMS (`aws:kms`), with an optional key id (else the AWS managed key), bucket key on.
+    Kms {
+        /// Key id, ARN or alias.
+        key_id: Option<String>,
+    },
+}
 
 /// One object to write.
 #[derive(Clone, Debug)]
@@ -144,34 +165,6 @@ pub trait PayloadStore: Send + Sync {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<ListedObject>, StoreError>;
-}
-
-#[cfg(feature = "aws")]
-/// The store the settings name: the S3 bucket (or one on the S3-compatible server named by
-/// `AWS_ENDPOINT_URL_S3`) when they name one, else the local directory `local_dir`. Builds the
-/// S3 client: call it once, at start.
-///
-/// # Errors
-/// [`StoreError::Io`] when the local directory cannot be created.
-pub async fn open(
-    settings: &crate::config::Settings,
-    local_dir: &std::path::Path,
-) -> Result<std::sync::Arc<dyn PayloadStore>, StoreError> {
-    Ok(match &settings.bucket {
-        Some(bucket) => std::sync::Arc::new(open_s3(settings, bucket).await),
-        None => std::sync::Arc::new(DirStore::open(local_dir)?),
-    })
-}
-
-#[cfg(feature = "aws")]
-/// The S3 store of `bucket`, with the settings' encryption and expected owner.
-pub async fn open_s3(settings: &crate::config::Settings, bucket: &str) -> S3Store {
-    S3Store::new(
-        s3_client_from_env().await,
-        bucket,
-        settings.sse.clone(),
-        settings.expected_bucket_owner.clone(),
-    )
 }
 
 /// An error and its sources on one line, each cause once (SDK errors repeat their sources in

@@ -10,8 +10,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
 use base64::Engine as _;
 
+use super::Sse;
 use super::{FetchedObject, ListedObject, PayloadStore, StoreError, StoredObject, Written};
-use crate::config::Sse;
 
 /// How the S3 client retries and times out. The defaults keep the worst case of one upload
 /// (3 attempts of at most 10 s, with backoff) well inside the function's 60 s timeout.
@@ -56,18 +56,15 @@ impl ClientPolicy {
     }
 }
 
-/// Builds an S3 client from the standard AWS environment (credentials, region,
+/// Builds an S3 client from the shared AWS configuration (credentials, region,
 /// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`) with the default [`ClientPolicy`]. With a custom
 /// endpoint, requests use path-style addressing, which S3-compatible servers need. Build it once,
-/// at cold start.
-pub async fn s3_client_from_env() -> aws_sdk_s3::Client {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+/// at cold start (`crate::setup` does).
+pub fn s3_client(shared: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     let custom_endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
-    let builder = aws_sdk_s3::config::Builder::from(&shared).force_path_style(custom_endpoint);
+    let builder = aws_sdk_s3::config::Builder::from(shared).force_path_style(custom_endpoint);
     aws_sdk_s3::Client::from_conf(ClientPolicy::default().apply(builder).build())
 }
 

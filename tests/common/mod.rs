@@ -3,21 +3,48 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod pipes;
 pub mod registry;
 pub mod targets;
+
+pub use pipes::{PipesRecord, from_b64, record, request, to_b64};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub const ACCESS_KEY: &str = "test";
-pub const SECRET_KEY: &str = "test";
+/// Distinctive, so that a test can tell it never leaks into a message.
+pub const SECRET_KEY: &str = "test-secret-7d41c0";
 pub const REGION: &str = "us-east-1";
+
+/// The pipeline writing to `bucket` through `client`.
+pub fn s3_enricher(
+    client: aws_sdk_s3::Client,
+    bucket: &str,
+    settings: kafka_claim_check::Settings,
+) -> kafka_claim_check::Enricher {
+    use kafka_claim_check::store::{S3Store, Sse};
+    let store = S3Store::new(client, bucket, Sse::BucketDefault, None);
+    kafka_claim_check::Enricher::new(settings, std::sync::Arc::new(store))
+}
+
+/// The pipeline writing to memory, decoding fields with `decoder`.
+pub fn memory_enricher(
+    settings: kafka_claim_check::Settings,
+    decoder: std::sync::Arc<dyn kafka_claim_check::decode::Decoder>,
+) -> (
+    kafka_claim_check::Enricher,
+    std::sync::Arc<kafka_claim_check::store::MemoryStore>,
+) {
+    let store = std::sync::Arc::new(kafka_claim_check::store::MemoryStore::new("claims"));
+    let enricher = kafka_claim_check::Enricher::with_decoder(settings, store.clone(), decoder);
+    (enricher, store)
+}
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -300,17 +327,6 @@ pub fn client_with(
     aws_sdk_s3::Client::from_conf(policy.apply(builder).build())
 }
 
-/// Base64 as Pipes sends it, decoded independently of the crate (lenient about trailing bits).
-pub fn b64(text: &str) -> Option<Vec<u8>> {
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_allow_trailing_bits(true)
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    engine.decode(text).ok()
-}
-
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -320,7 +336,7 @@ pub fn inline_bytes(value: &Value, encoding: &Value) -> Option<Vec<u8>> {
     match encoding.as_str()? {
         "json" => Some(serde_json::to_vec(value).unwrap()),
         "text" => Some(value.as_str()?.as_bytes().to_vec()),
-        "base64" => b64(value.as_str()?),
+        "base64" => from_b64(value.as_str()?),
         other => panic!("unknown encoding {other}"),
     }
 }
@@ -366,7 +382,7 @@ where
     assert_eq!(records.len(), raw_events.len(), "one event per record");
     let mut total = 0;
     let mut forms = Vec::new();
-    let limits = kafka_claim_check::accept::Limits {
+    let limits = kafka_claim_check::event::accept::EntryLimits {
         max_entry_bytes: max_event,
         envelope_reserve_bytes: reserve,
     };
@@ -374,7 +390,7 @@ where
         let size = raw_event.get().len() + reserve;
         assert!(size <= max_event, "event of {size} bytes over {max_event}");
         assert_eq!(
-            kafka_claim_check::accept::check_event(raw_event.get().as_bytes(), limits),
+            kafka_claim_check::event::accept::check_event(raw_event.get().as_bytes(), limits),
             Ok(()),
             "the target accepts every event"
         );
@@ -394,7 +410,7 @@ where
                 let expected = record
                     .get("value")
                     .and_then(Value::as_str)
-                    .map(|v| b64(v).unwrap());
+                    .map(|v| from_b64(v).unwrap());
                 let actual = if form == Form::Inline {
                     inline_bytes(&event["value"], &event["valueEncoding"])
                 } else {
@@ -425,7 +441,7 @@ where
                 let key = record
                     .get("key")
                     .and_then(Value::as_str)
-                    .map(|k| b64(k).unwrap());
+                    .map(|k| from_b64(k).unwrap());
                 match (&key, &event["keyEncoding"]) {
                     (Some(exp), Value::String(e)) if e == "json" => {
                         assert_eq!(serde_json::from_slice::<Value>(exp).unwrap(), event["key"]);

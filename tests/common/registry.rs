@@ -209,19 +209,18 @@ pub fn produce(args: &[&str]) -> Vec<Produced> {
 pub fn batch<'a>(
     records: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>, &'a [u8])>,
 ) -> Vec<u8> {
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let records: Vec<Value> = records
+    let records: Vec<super::PipesRecord> = records
         .into_iter()
         .enumerate()
         .map(|(i, (topic, key, value))| {
-            json!({
-                "eventSource": "SelfManagedKafka", "topic": topic, "partition": 0, "offset": i,
-                "timestamp": 1_764_331_200_000i64, "timestampType": "CREATE_TIME",
-                "key": key.map(b64), "value": b64(value), "headers": [],
-            })
+            super::record(topic, 0, i as i64)
+                .self_managed()
+                .field("key", json!(key.map(super::to_b64)))
+                .value(value)
+                .field("headers", json!([]))
         })
         .collect();
-    serde_json::to_vec(&records).unwrap()
+    super::request(&records)
 }
 
 /// Every inline event shows the value as the independent decoder does, says its encoding and

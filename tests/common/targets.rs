@@ -1,5 +1,5 @@
 //! Each Pipes target's limits, written out here from the AWS API references, independently of
-//! `kafka_claim_check::target`: a response is checked against these, not against the code that
+//! `kafka_claim_check::policy::target`: a response is checked against these, not against the code that
 //! produced it.
 
 use serde_json::value::RawValue;

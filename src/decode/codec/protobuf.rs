@@ -1,0 +1,461 @@
+//! Protocol Buffers messages shown as JSON, by Protobuf's own JSON mapping with the field names as
+//! written in the `.proto` file (what Python's
+//! `json_format.MessageToDict(message, preserving_proto_field_name=True)` gives).
+//!
+//! A schema arrives as `.proto` text, possibly importing other registered schemas (Confluent
+//! schema references) and the well-known types (`google/protobuf/timestamp.proto`, …); it is
+//! compiled at run time with `protox` (a pure-Rust compiler) into a `prost-reflect` descriptor
+//! pool, once per schema. Which message of the file a value holds is said by the framing:
+//!
+//! - Confluent: after the schema id, a zig-zag varint count then that many zig-zag varint indexes,
+//!   a path through the file's message types and their nested types (`[1, 0]`: the first type
+//!   nested in the second top-level message); the single byte `0x00` stands for `[0]`.
+//! - Glue (`awslabs/aws-glue-schema-registry`, `ProtobufWireFormatEncoder`, `MessageIndexFinder`):
+//!   after the Glue header, one unsigned varint: the index of the message among all the file's
+//!   message types, nested ones included, sorted by full name.
+
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
+use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
+
+use super::{Codec, CodecError, Compiled, Detail, Dialect, Input};
+use crate::json::{TWO_POW_63, has_refused_character, is_strict_json};
+
+/// The Protobuf codec: schemas registered as `PROTOBUF`, values labelled `protobuf`.
+#[derive(Clone, Copy, Debug)]
+pub struct Protobuf;
+
+/// The registered instance.
+pub static PROTOBUF: Protobuf = Protobuf;
+
+impl Codec for Protobuf {
+    fn label(&self) -> &'static str {
+        "protobuf"
+    }
+
+    fn schema_types(&self) -> &'static [&'static str] {
+        &["PROTOBUF"]
+    }
+
+    fn compile(
+        &self,
+        text: &str,
+        references: &[(String, String)],
+    ) -> Result<Box<dyn Compiled>, CodecError> {
+        ProtoSchema::compile(text, references)
+            .map(|p| Box::new(p) as Box<dyn Compiled>)
+            .map_err(|e| CodecError(e.0))
+    }
+}
+
+impl Compiled for ProtoSchema {
+    fn to_json(&self, input: Input<'_>, out: &mut Vec<u8>) -> Result<Detail, CodecError> {
+        let (message, bytes) = match input.dialect {
+            Dialect::Confluent { indexes: None } => confluent_indexes(input.payload)
+                .and_then(|(path, bytes)| Ok((self.by_path(&path)?, bytes))),
+            Dialect::Confluent {
+                indexes: Some(indexes),
+            } => confluent_indexes(indexes)
+                .and_then(|(path, rest)| {
+                    if rest.is_empty() {
+                        Ok(path)
+                    } else {
+                        fail(format!("{} byte(s) follow the message indexes", rest.len()))
+                    }
+                })
+                .and_then(|path| Ok((self.by_path(&path)?, input.payload))),
+            Dialect::Glue => glue_index(input.payload)
+                .and_then(|(index, bytes)| Ok((self.by_glue_index(index)?, bytes))),
+        }
+        .map_err(|e| CodecError(e.0))?;
+        to_json(&message, bytes, out).map_err(|e| CodecError(e.0))?;
+        Ok(Some(("message", message.full_name().to_string())))
+    }
+}
+
+/// The name the main schema is compiled under (imports name the references by theirs).
+const MAIN: &str = "__schema__.proto";
+/// At most this many message indexes in a Confluent path.
+const MAX_INDEXES: usize = 32;
+
+/// Why a schema could not be compiled, or a message not decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProtoError(pub String);
+
+fn fail<T>(message: impl Into<String>) -> Result<T, ProtoError> {
+    Err(ProtoError(message.into()))
+}
+
+/// A compiled `.proto` schema.
+#[derive(Clone, Debug)]
+pub struct ProtoSchema {
+    /// The main file's top-level messages, in file order.
+    top: Vec<MessageDescriptor>,
+    /// Every message type of the main file, nested ones included, sorted by full name (Glue).
+    by_name: Vec<MessageDescriptor>,
+}
+
+/// References resolved by name, then the well-known types.
+struct Sources {
+    files: Vec<(String, Result<File, String>)>,
+}
+
+impl FileResolver for Sources {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        match self.files.iter().find(|(n, _)| n == name) {
+            Some((_, Ok(file))) => Ok(file.clone()),
+            Some((name, Err(text))) => File::from_source(name, text),
+            None => Err(protox::Error::file_not_found(name)),
+        }
+    }
+}
+
+/// A schema file as a registry returns it: `.proto` text, or (as Confluent's serializers may
+/// register it) a base64 `FileDescriptorProto`. Text that is neither is returned as `Err(text)`,
+/// for the compiler to report where it does not parse.
+fn open(name: &str, text: &str) -> Result<File, String> {
+    if let Ok(file) = File::from_source(name, text) {
+        return Ok(file);
+    }
+    use base64::Engine as _;
+    use prost::Message as _;
+    let descriptor = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| prost_types::FileDescriptorProto::decode(&bytes[..]).ok())
+        .filter(|d| d.name.is_some() || !d.message_type.is_empty());
+    match descriptor {
+        Some(mut descriptor) => {
+            descriptor.name = Some(name.to_string());
+            Ok(File::from_file_descriptor_proto(descriptor))
+        }
+        None => Err(text.to_string()),
+    }
+}
+
+impl ProtoSchema {
+    /// Compiles `schema` (`.proto` text); `references` are the files it imports, by the name it
+    /// imports them under, with their text.
+    ///
+    /// # Errors
+    /// [`ProtoError`] when a file does not compile or an import is missing.
+    pub fn compile(schema: &str, references: &[(String, String)]) -> Result<Self, ProtoError> {
+        let mut files: Vec<(String, Result<File, String>)> = references
+            .iter()
+            .map(|(name, text)| (name.clone(), open(name, text)))
+            .collect();
+        files.push((MAIN.to_string(), open(MAIN, schema)));
+        let mut resolver = ChainFileResolver::new();
+        resolver.add(Sources { files });
+        resolver.add(GoogleFileResolver::new());
+        let mut compiler = protox::Compiler::with_file_resolver(resolver);
+        compiler.include_imports(true);
+        compiler
+            .open_file(MAIN)
+            .map_err(|e| ProtoError(format!("the Protobuf schema does not compile: {e}")))?;
+        let pool: DescriptorPool = compiler.descriptor_pool();
+        let Some(file) = pool.get_file_by_name(MAIN) else {
+            return fail("the Protobuf schema compiled to nothing");
+        };
+        let top: Vec<MessageDescriptor> = file.messages().collect();
+        let mut by_name = Vec::new();
+        let mut queue: std::collections::VecDeque<MessageDescriptor> =
+            top.iter().cloned().collect();
+        while let Some(message) = queue.pop_front() {
+            queue.extend(message.child_messages());
+            by_name.push(message);
+        }
+        by_name.sort_by(|a, b| a.full_name().cmp(b.full_name()));
+        Ok(ProtoSchema { top, by_name })
+    }
+
+    /// The message a Confluent index path names.
+    ///
+    /// # Errors
+    /// [`ProtoError`] when an index is out of range.
+    pub fn by_path(&self, path: &[i64]) -> Result<MessageDescriptor, ProtoError> {
+        let out_of_range = |i: i64| ProtoError(format!("message index {i} is out of range"));
+        let first = *path.first().unwrap_or(&0);
+        let mut message = usize::try_from(first)
+            .ok()
+            .and_then(|i| self.top.get(i))
+            .cloned()
+            .ok_or_else(|| out_of_range(first))?;
+        for &index in path.iter().skip(1) {
+            message = usize::try_from(index)
+                .ok()
+                .and_then(|i| message.child_messages().nth(i))
+                .ok_or_else(|| out_of_range(index))?;
+        }
+        Ok(message)
+    }
+
+    /// The message a Glue index names.
+    ///
+    /// # Errors
+    /// [`ProtoError`] when the index is out of range.
+    pub fn by_glue_index(&self, index: u64) -> Result<MessageDescriptor, ProtoError> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.by_name.get(i))
+            .cloned()
+            .ok_or_else(|| ProtoError(format!("message index {index} is out of range")))
+    }
+}
+
+/// Splits a Confluent Protobuf payload into its message index path and the message bytes.
+///
+/// # Errors
+/// [`ProtoError`] when the indexes are cut short, negative or too many.
+pub fn confluent_indexes(payload: &[u8]) -> Result<(Vec<i64>, &[u8]), ProtoError> {
+    let mut rest = payload;
+    let count = zigzag(varint(&mut rest)?);
+    let Ok(count) = usize::try_from(count) else {
+        return fail(format!("negative message index count {count}"));
+    };
+    if count == 0 {
+        return Ok((vec![0], rest));
+    }
+    if count > MAX_INDEXES {
+        return fail(format!(
+            "{count} message indexes (at most {MAX_INDEXES} accepted)"
+        ));
+    }
+    let mut path = Vec::with_capacity(count);
+    for _ in 0..count {
+        path.push(zigzag(varint(&mut rest)?));
+    }
+    Ok((path, rest))
+}
+
+/// Splits a Glue Protobuf payload into its message index and the message bytes.
+///
+/// # Errors
+/// [`ProtoError`] when the index is cut short.
+pub fn glue_index(payload: &[u8]) -> Result<(u64, &[u8]), ProtoError> {
+    let mut rest = payload;
+    let index = varint(&mut rest)?;
+    Ok((index, rest))
+}
+
+fn varint(bytes: &mut &[u8]) -> Result<u64, ProtoError> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let Some((&b, rest)) = bytes.split_first() else {
+            return fail("the message indexes end early");
+        };
+        *bytes = rest;
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    fail("a message index is longer than 10 bytes")
+}
+
+fn zigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
+}
+
+/// Decodes `bytes` as a `message` and appends its JSON to `out`: Protobuf's JSON mapping with the
+/// `.proto` field names, 64-bit integers as strings, enums by name, bytes as base64, well-known
+/// types in their JSON forms, fields at their default value omitted, unknown fields dropped.
+/// Doubles of magnitude 2^63 or more are written as strings, as events cannot carry them as
+/// numbers.
+///
+/// # Errors
+/// [`ProtoError`] when the bytes do not parse as the message, or the JSON nests deeper than an
+/// event can carry.
+pub fn to_json(
+    message: &MessageDescriptor,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), ProtoError> {
+    let decoded = DynamicMessage::decode(message.clone(), bytes)
+        .map_err(|e| ProtoError(format!("the bytes are not a {}: {e}", message.full_name())))?;
+    let options = SerializeOptions::new().use_proto_field_name(true);
+    let start = out.len();
+    let mut serializer = serde_json::Serializer::new(&mut *out);
+    decoded
+        .serialize_with_options(&mut serializer, &options)
+        .map_err(|e| ProtoError(format!("{}: {e}", message.full_name())))?;
+    escape_refused_characters(out, start);
+    if !is_strict_json(&out[start..]) {
+        // Rare: numbers an event cannot carry (floats of magnitude 2^63 or more).
+        quote_large_numbers(out, start);
+    }
+    if !is_strict_json(&out[start..]) {
+        return fail(format!(
+            "the {} nests deeper than an event can carry",
+            message.full_name()
+        ));
+    }
+    Ok(())
+}
+
+/// Escapes U+FFFE and U+FFFF (which SQS refuses raw) in JSON written from `start`: in valid JSON
+/// their UTF-8 bytes can only be inside strings, where `\ufffe` and `\uffff` mean the same.
+fn escape_refused_characters(out: &mut Vec<u8>, start: usize) {
+    if !has_refused_character(&out[start..]) {
+        return;
+    }
+    let written = out.split_off(start);
+    let mut i = 0;
+    while i < written.len() {
+        match &written[i..] {
+            [0xef, 0xbf, 0xbe, ..] => {
+                out.extend_from_slice(b"\\ufffe");
+                i += 3;
+            }
+            [0xef, 0xbf, 0xbf, ..] => {
+                out.extend_from_slice(b"\\uffff");
+                i += 3;
+            }
+            _ => {
+                out.push(written[i]);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Puts quotes around the numbers of magnitude 2^63 or more in the JSON written from `start`,
+/// keeping their text (the shortest form at the field's own precision).
+fn quote_large_numbers(out: &mut Vec<u8>, start: usize) {
+    let written = out.split_off(start);
+    let mut i = 0;
+    let mut in_string = false;
+    while i < written.len() {
+        let b = written[i];
+        if in_string {
+            out.push(b);
+            match b {
+                b'\\' => {
+                    if let Some(&next) = written.get(i + 1) {
+                        out.push(next);
+                    }
+                    i += 2;
+                    continue;
+                }
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        if b == b'-' || b.is_ascii_digit() {
+            let end = written[i..]
+                .iter()
+                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .map_or(written.len(), |n| i + n);
+            let token = &written[i..end];
+            let large = std::str::from_utf8(token)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_some_and(|f| f.abs() >= TWO_POW_63);
+            if large {
+                out.push(b'"');
+                out.extend_from_slice(token);
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(token);
+            }
+            i = end;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: &str = r#"
+        syntax = "proto3";
+        package shop;
+        import "google/protobuf/timestamp.proto";
+        message Order {
+          string id = 1;
+          int64 total_cents = 2;
+          google.protobuf.Timestamp created_at = 3;
+          message Line { string sku = 1; }
+          repeated Line lines = 4;
+          double ratio = 5;
+        }
+        message Ack { bool ok = 1; }
+    "#;
+
+    #[test]
+    fn messages_by_confluent_path_and_glue_index() {
+        let schema = ProtoSchema::compile(SCHEMA, &[]).unwrap();
+        assert_eq!(schema.by_path(&[0]).unwrap().full_name(), "shop.Order");
+        assert_eq!(schema.by_path(&[1]).unwrap().full_name(), "shop.Ack");
+        assert_eq!(
+            schema.by_path(&[0, 0]).unwrap().full_name(),
+            "shop.Order.Line"
+        );
+        assert!(schema.by_path(&[2]).is_err());
+        assert!(schema.by_path(&[0, 1]).is_err());
+        assert!(schema.by_path(&[-1]).is_err());
+        // Sorted by full name: shop.Ack, shop.Order, shop.Order.Line.
+        assert_eq!(schema.by_glue_index(0).unwrap().full_name(), "shop.Ack");
+        assert_eq!(
+            schema.by_glue_index(2).unwrap().full_name(),
+            "shop.Order.Line"
+        );
+        assert!(schema.by_glue_index(3).is_err());
+    }
+
+    #[test]
+    fn index_prefixes() {
+        assert_eq!(confluent_indexes(&[0, 9]).unwrap(), (vec![0], &[9u8][..]));
+        assert_eq!(
+            confluent_indexes(&[4, 2, 0, 9]).unwrap(),
+            (vec![1, 0], &[9u8][..])
+        );
+        assert!(confluent_indexes(&[1]).is_err(), "a negative count");
+        assert!(confluent_indexes(&[4, 2]).is_err(), "cut short");
+        assert!(confluent_indexes(&[0x80]).is_err());
+        assert_eq!(glue_index(&[0x81, 0x01, 7]).unwrap(), (129, &[7u8][..]));
+    }
+
+    #[test]
+    fn json_as_message_to_dict_writes_it() {
+        let schema = ProtoSchema::compile(SCHEMA, &[]).unwrap();
+        let order = schema.by_path(&[0]).unwrap();
+        // id "a", total_cents 5, created_at {seconds 1, nanos 500000000}, ratio 1e300
+        let mut bytes = vec![
+            0x0a, 1, b'a', 0x10, 5, 0x1a, 8, 0x08, 1, 0x10, 0x80, 0xca, 0xb5, 0xee, 0x01,
+        ];
+        bytes.push(0x29);
+        bytes.extend_from_slice(&1e300f64.to_le_bytes());
+        let mut out = Vec::new();
+        to_json(&order, &bytes, &mut out).unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        // A double of magnitude 2^63 or more: a string, holding the number as written.
+        let ratio = json["ratio"].take();
+        assert_eq!(ratio.as_str().unwrap().parse::<f64>().unwrap(), 1e300);
+        assert_eq!(
+            json,
+            serde_json::json!({"id": "a", "total_cents": "5", "created_at": "1970-01-01T00:00:01.500Z", "ratio": null})
+        );
+        assert!(
+            to_json(&order, &[0x0a, 5, b'a'], &mut Vec::new()).is_err(),
+            "length past the end"
+        );
+        assert!(
+            to_json(&order, &[0x0f], &mut Vec::new()).is_err(),
+            "wire type 7"
+        );
+        let broken = ProtoSchema::compile("syntax = \"proto3\"; message A { Missing m = 1; }", &[]);
+        assert!(broken.unwrap_err().0.contains("does not compile"));
+    }
+}

@@ -1,0 +1,249 @@
+//! An event as a consumer receives it, read back into its form: the `detail` object, a whole
+//! EventBridge event, or an SNS notification carrying either (what an SQS queue subscribed to a
+//! topic receives). Reading makes no request: fetching and verifying what a claim check points at
+//! is the consumer side's job (`crate::consume`).
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{ClaimCheck, DATAREF_JSON_PATH};
+use crate::decode::{Encoding, Shown};
+use crate::json::from_base64;
+use crate::record::Coordinates;
+
+/// The input is not an event of this function or of the AWS Kafka connector; says why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotAnEvent(pub String);
+
+/// An event, read.
+#[derive(Clone, Debug)]
+pub struct ReadEvent {
+    /// The record's coordinates, as the event gives them.
+    pub coordinates: Coordinates,
+    /// What the event holds.
+    pub body: Body,
+}
+
+/// What an event holds in place of the record's value.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// The value itself; `None` for a tombstone.
+    Inline(Option<InlineValue>),
+    /// A claim check: the value is in the store.
+    ClaimCheck(ClaimCheck),
+    /// A dead letter: the raw record is in the store.
+    DeadLetter {
+        /// The pointer to the raw record.
+        claim: ClaimCheck,
+        /// Its `error.code`.
+        code: String,
+    },
+    /// The AWS Kafka connector's pointer (`dataref`): an object, with no size or hash.
+    Connector {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+    },
+}
+
+/// An inline value as bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlineValue {
+    /// The record's bytes, or for a codec's value the JSON the event carries (byte for byte).
+    pub bytes: Bytes,
+    /// The event's `valueEncoding`.
+    pub encoding: Encoding,
+}
+
+/// The fields of an event that are read.
+#[derive(Deserialize)]
+struct Fields<'a> {
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    /// `Notification` for an SNS notification (an SQS message from a topic without raw delivery).
+    #[serde(default, rename = "Type")]
+    sns_type: Option<String>,
+    /// An SNS notification's message: the event, as a string.
+    #[serde(default, rename = "Message")]
+    sns_message: Option<String>,
+    #[serde(borrow, default)]
+    topic: Option<&'a RawValue>,
+    #[serde(default)]
+    partition: Option<i64>,
+    #[serde(default)]
+    offset: Option<i64>,
+    #[serde(default)]
+    timestamp: Option<i64>,
+    #[serde(default, rename = "timestampType")]
+    timestamp_type: Option<String>,
+    #[serde(borrow, default)]
+    value: Option<&'a RawValue>,
+    /// Missing: `None`; `null`: `Some(None)`.
+    #[serde(default, rename = "valueEncoding", deserialize_with = "present")]
+    value_encoding: Option<Option<String>>,
+    #[serde(default, rename = "claimCheck")]
+    claim_check: Option<ClaimCheck>,
+    #[serde(default)]
+    dataref: Option<String>,
+    #[serde(default, rename = "datarefJsonPath")]
+    dataref_json_path: Option<String>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+    /// A Pipes record has an `eventSource`: what `resolve` is given by mistake, often.
+    #[serde(borrow, default, rename = "eventSource")]
+    event_source: Option<&'a RawValue>,
+}
+
+/// Tells a field that is `null` from one that is missing.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Deserialize)]
+struct ErrorField {
+    code: String,
+}
+
+/// Reads one event (JSON text).
+///
+/// # Errors
+/// [`NotAnEvent`] naming what is missing or wrong.
+pub fn read_event(text: &str) -> Result<ReadEvent, NotAnEvent> {
+    let not_ours = |why: &str| NotAnEvent(why.to_string());
+    let mut fields: Fields<'_> = serde_json::from_str(text).map_err(|_| {
+        let trimmed = text.trim_start();
+        not_ours(if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            "the input is not valid JSON"
+        } else {
+            "the input is not a JSON object"
+        })
+    })?;
+    // An SNS notification: the event is its message.
+    if fields.sns_type.as_deref() == Some("Notification")
+        && let Some(message) = fields.sns_message.take()
+    {
+        return read_event(&message);
+    }
+    // A whole EventBridge event: the record's event is its `detail`.
+    if let Some(detail) = fields.detail {
+        fields = serde_json::from_str(detail.get())
+            .map_err(|_| not_ours("`detail` is not a JSON object"))?;
+    }
+    let coordinates = Coordinates {
+        topic: fields
+            .topic
+            .and_then(|t| serde_json::from_str::<String>(t.get()).ok()),
+        partition: fields.partition.and_then(|p| i32::try_from(p).ok()),
+        offset: fields.offset,
+        timestamp: fields.timestamp,
+        timestamp_type: fields.timestamp_type.clone(),
+    };
+    let event = |body| Ok(ReadEvent { coordinates, body });
+
+    if let Some(claim) = fields.claim_check {
+        return match fields.error {
+            Some(error) => {
+                let code = serde_json::from_str::<ErrorField>(error.get())
+                    .map_err(|_| not_ours("`error` has no `code`"))?
+                    .code;
+                event(Body::DeadLetter { claim, code })
+            }
+            None => event(Body::ClaimCheck(claim)),
+        };
+    }
+
+    if let Some(dataref) = &fields.dataref {
+        if fields
+            .dataref_json_path
+            .as_deref()
+            .is_some_and(|p| p != DATAREF_JSON_PATH)
+        {
+            return Err(not_ours("`datarefJsonPath` is not $.detail.value"));
+        }
+        let (bucket, key) = parse_object_arn(dataref).ok_or_else(|| {
+            not_ours("`dataref` is not an S3 object ARN (arn:aws:s3:::BUCKET/KEY)")
+        })?;
+        return event(Body::Connector { bucket, key });
+    }
+
+    let name = match &fields.value_encoding {
+        Some(Some(name)) => name.as_str(),
+        Some(None) if fields.value.is_none_or(|v| v.get() == "null") => {
+            return event(Body::Inline(None));
+        }
+        _ if fields.event_source.is_some() => {
+            return Err(not_ours(
+                "the input is a Kafka record as Pipes sends it to the function, not an event the \
+                 function returned: give resolve the function's output (claim-check invoke \
+                 prints it)",
+            ));
+        }
+        _ => {
+            return Err(not_ours(
+                "the event has no `value` and `valueEncoding`, no `claimCheck` and no `dataref`",
+            ));
+        }
+    };
+    let encoding = Encoding::parse(name).ok_or_else(|| {
+        NotAnEvent(format!(
+            "`valueEncoding` is not one of {}",
+            Encoding::names().join(", ")
+        ))
+    })?;
+    let value = fields
+        .value
+        .ok_or_else(|| not_ours("`valueEncoding` is set but `value` is missing"))?;
+    let bytes = match encoding.shown() {
+        Shown::Json => Bytes::copy_from_slice(value.get().as_bytes()),
+        Shown::Text => serde_json::from_str::<String>(value.get())
+            .map(Bytes::from)
+            .map_err(|_| not_ours("a text `value` is not a string"))?,
+        Shown::Base64 => serde_json::from_str::<String>(value.get())
+            .ok()
+            .and_then(|s| from_base64(&s).ok())
+            .map(Bytes::from)
+            .ok_or_else(|| not_ours("a base64 `value` is not base64"))?,
+    };
+    event(Body::Inline(Some(InlineValue { bytes, encoding })))
+}
+
+/// `arn:aws:s3:::BUCKET/KEY` (any partition) into bucket and key.
+pub fn parse_object_arn(arn: &str) -> Option<(String, String)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    if !partition.starts_with("aws") {
+        return None;
+    }
+    let path = rest.strip_prefix("s3:::")?;
+    let (bucket, key) = path.split_once('/')?;
+    if bucket.is_empty() || key.is_empty() {
+        return None;
+    }
+    Some((bucket.to_string(), key.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_arns_parse() {
+        assert_eq!(
+            parse_object_arn("arn:aws:s3:::b/k/1"),
+            Some(("b".into(), "k/1".into()))
+        );
+        assert_eq!(
+            parse_object_arn("arn:aws-cn:s3:::b/k"),
+            Some(("b".into(), "k".into()))
+        );
+        assert_eq!(parse_object_arn("arn:aws:s3:::b"), None);
+        assert_eq!(parse_object_arn("s3://b/k"), None);
+    }
+}
