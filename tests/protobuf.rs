@@ -6,7 +6,7 @@
 mod common;
 
 use base64::Engine as _;
-use kafka_claim_check::decode::codec::protobuf::{ProtoSchema, to_json};
+use kafka_claim_check::decode::codec::protobuf::ProtoSchema;
 use kafka_claim_check::json::is_strict_json;
 use serde_json::Value;
 
@@ -16,6 +16,7 @@ struct Case {
     glue_index: u64,
     bytes: Vec<u8>,
     expected: Value,
+    expected_defaults: Value,
 }
 
 fn proto(name: &str) -> String {
@@ -48,6 +49,7 @@ fn cases(seed: u64, count: usize) -> Vec<Case> {
                 .decode(v["bytes"].as_str().unwrap())
                 .unwrap(),
             expected: v["expected"].clone(),
+            expected_defaults: v["expected_defaults"].clone(),
         }
     })
     .collect()
@@ -56,6 +58,7 @@ fn cases(seed: u64, count: usize) -> Vec<Case> {
 #[test]
 fn decoding_agrees_with_message_to_dict() {
     let schema = schema();
+    let defaults = schema.clone().with_defaults(true);
     let mut checked = 0;
     for seed in common::case_seeds("PROTO_CASES_SEED", "protobuf") {
         for (i, case) in cases(seed, 300).iter().enumerate() {
@@ -73,17 +76,30 @@ fn decoding_agrees_with_message_to_dict() {
                 "Glue index {}",
                 case.glue_index
             );
-            let mut out = Vec::new();
-            to_json(&by_path, &case.bytes, &mut out)
-                .unwrap_or_else(|e| panic!("seed {seed} case {i}: {e}"));
-            assert!(is_strict_json(&out), "seed {seed} case {i}: not embeddable");
-            let actual: Value = serde_json::from_slice(&out).unwrap();
-            assert!(
-                common::json_equivalent(&actual, &case.expected),
-                "seed {seed} case {i} ({}):\n  ours:          {actual}\n  MessageToDict: {}",
-                case.message,
-                case.expected
-            );
+            for (decoder, expected, what) in [
+                (&schema, &case.expected, "defaults left out"),
+                (&defaults, &case.expected_defaults, "defaults included"),
+            ] {
+                let mut out = Vec::new();
+                let result = decoder.to_json(&by_path, &case.bytes, &mut out);
+                if expected.is_null() {
+                    assert!(
+                        result.is_err(),
+                        "seed {seed} case {i} ({}), {what}: MessageToDict refuses it, we wrote {}",
+                        case.message,
+                        String::from_utf8_lossy(&out)
+                    );
+                    continue;
+                }
+                result.unwrap_or_else(|e| panic!("seed {seed} case {i}, {what}: {e}"));
+                assert!(is_strict_json(&out), "seed {seed} case {i}: not embeddable");
+                let actual: Value = serde_json::from_slice(&out).unwrap();
+                assert!(
+                    common::json_equivalent(&actual, expected),
+                    "seed {seed} case {i} ({}), {what}:\n  ours:          {actual}\n  MessageToDict: {expected}",
+                    case.message,
+                );
+            }
             checked += 1;
         }
     }
@@ -99,7 +115,10 @@ fn hostile_bytes_end_in_errors_never_a_panic() {
         let mut out = Vec::new();
         for cut in 0..case.bytes.len() {
             out.clear();
-            if to_json(&message, &case.bytes[..cut], &mut out).is_ok() {
+            if schema
+                .to_json(&message, &case.bytes[..cut], &mut out)
+                .is_ok()
+            {
                 assert!(is_strict_json(&out));
             } else {
                 errors += 1;
@@ -110,7 +129,7 @@ fn hostile_bytes_end_in_errors_never_a_panic() {
                 let mut bytes = case.bytes.clone();
                 bytes[at] ^= flip;
                 out.clear();
-                if to_json(&message, &bytes, &mut out).is_ok() {
+                if schema.to_json(&message, &bytes, &mut out).is_ok() {
                     assert!(is_strict_json(&out), "byte {at} ^ {flip:#x}");
                 } else {
                     errors += 1;
@@ -126,7 +145,7 @@ fn hostile_bytes_end_in_errors_never_a_panic() {
     let order = schema.by_path(&[1]).unwrap();
     for bytes in [&[0x10, 0x80][..], &[0x0d, 1, 2, 3, 4], &[0x0a, 0x7f, b'a']] {
         assert!(
-            to_json(&order, bytes, &mut Vec::new()).is_err(),
+            schema.to_json(&order, bytes, &mut Vec::new()).is_err(),
             "{bytes:?}"
         );
     }

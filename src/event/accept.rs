@@ -8,8 +8,8 @@
 //! - `Detail` is valid UTF-8 and one JSON object;
 //! - "For the JSON number (integer) data type, the constraints are: a minimum value of
 //!   -9,223,372,036,854,775,808 and a maximum value of 9,223,372,036,854,775,807": no integer
-//!   outside that range, and no other number of that magnitude (which a parser could read as
-//!   such an integer);
+//!   literal outside that range. The reference sets no limit on other numbers: `1e300` passes;
+//!   only a number beyond a double's range (`1e400`), which common parsers refuse, does not;
 //! - "PutEvents will only process nested JSON up to 1000 levels deep", counted as the target sees
 //!   the event: inside the envelope that wraps `detail`;
 //! - no object has the same key twice (parsers disagree on which value wins);
@@ -55,8 +55,10 @@ pub enum Rejection {
     /// U+FFFE or U+FFFF unescaped.
     #[error("the event holds U+FFFE or U+FFFF unescaped, which SQS refuses")]
     RefusedCharacter,
-    /// A number outside the signed 64-bit range.
-    #[error("the event holds a number outside the signed 64-bit range")]
+    /// An integer literal outside the signed 64-bit range (or a number beyond a double's).
+    #[error(
+        "the event holds an integer outside the signed 64-bit range, or a number beyond a double's"
+    )]
     NumberOutOfRange,
     /// The entry is over the size limit.
     #[error("the entry is {size} bytes, over the limit of {limit} bytes")]
@@ -130,6 +132,10 @@ mod tests {
             r#"{"n":9223372036854775807}"#,
             r#"{"n":-9223372036854775808}"#,
             r#"{"n":1.5e18}"#,
+            // PutEvents constrains integers only.
+            r#"{"n":1e19}"#,
+            r#"{"n":-3.5e300}"#,
+            r#"{"n":9223372036854775808.0}"#,
         ] {
             assert_eq!(check_json(ok.as_bytes()), Ok(()), "{ok}");
         }
@@ -138,7 +144,8 @@ mod tests {
             r#"{"n":-9223372036854775809}"#,
             r#"{"id":18446744073709551615}"#,
             r#"{"v":[100000000000000000000000000000000]}"#,
-            r#"{"n":1e19}"#,
+            // Beyond a double: parsers refuse it.
+            r#"{"n":1e400}"#,
         ] {
             assert_eq!(
                 check_json(bad.as_bytes()),

@@ -3,11 +3,13 @@
 //! that never reinterpret numbers or reorder keys. Depends on nothing else in the crate.
 
 pub mod base64;
+pub mod number;
 pub mod strict;
 pub mod string;
 
 pub use self::base64::{InvalidBase64, from_base64, to_base64, write_base64_str};
-pub use strict::{EMBED_MAX_DEPTH, TWO_POW_63, is_strict_json};
+pub use number::{write_f32, write_f64};
+pub use strict::{EMBED_MAX_DEPTH, is_strict_json};
 pub use string::{has_refused_character, write_json_str};
 
 use serde::ser::{Error as _, Serialize, SerializeStruct, Serializer};

@@ -1,11 +1,14 @@
 //! A single-pass validator for the strict JSON that events embed verbatim.
 //!
 //! It accepts exactly what `serde_json` parses (RFC 8259, no unpaired surrogate escapes), nested
-//! at most [`EMBED_MAX_DEPTH`] levels, and additionally rejects duplicate object keys and numbers that
-//! EventBridge's PutEvents rejects: integers outside the signed 64-bit range, and (so that no
-//! parser can take them for such integers) any other number of magnitude 2^63 or more. It allocates nothing for documents whose objects have few unescaped keys, scans
-//! strings eight bytes at a time, and runs as fast as `serde_json` merely skipping the document
-//! (see `benches/pipeline.rs`, "stages").
+//! at most [`EMBED_MAX_DEPTH`] levels, and additionally rejects duplicate object keys and the one
+//! kind of number EventBridge's PutEvents rejects: an integer literal (no fraction, no exponent)
+//! outside the signed 64-bit range. A number with a fraction or an exponent passes at any
+//! magnitude a double holds (`1e300`, `-3.5e19`).
+//!
+//! It allocates nothing for documents whose objects have few unescaped keys, scans strings
+//! eight bytes at a time, and runs as fast as `serde_json` merely skipping the document (see
+//! `benches/pipeline.rs`, "stages").
 //! `tests/strict_json.rs` checks it against a `serde_json`-based reference on generated documents.
 
 use std::borrow::Cow;
@@ -17,9 +20,6 @@ use super::string::{STRING_STOP, has_refused_character, string_stops};
 /// what a consumer parses (a header value: envelope, `detail`, `headers`, the header object), and
 /// common parsers stop at 128 levels (`serde_json`: 128 fail, 127 pass): 100 leaves room.
 pub const EMBED_MAX_DEPTH: usize = 100;
-
-/// 2^63: no number of this magnitude or more is embedded (PutEvents' integer range).
-pub const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 
 /// True when `text`, an integer literal as JSON writes it (an optional minus, no leading
 /// zeros), lies in `i64::MIN..=i64::MAX`.
@@ -63,7 +63,7 @@ pub(crate) enum Violation {
     TooDeep,
     /// An object with the same key twice.
     DuplicateKey,
-    /// An integer outside the signed 64-bit range, or another number of magnitude 2^63 or more.
+    /// An integer literal outside the signed 64-bit range, or a number beyond a double's range.
     NumberOutOfRange,
 }
 
@@ -374,9 +374,12 @@ impl<'a> Validator<'a> {
             }
             exponent = true;
         }
-        // PutEvents takes integers in the signed 64-bit range only. An integer literal is
-        // compared digit by digit; any other number must be of smaller magnitude than 2^63.
-        // Up to 18 digits before the point, both hold without a look.
+        // PutEvents constrains integers only: "For the JSON number (integer) data type, the
+        // constraints are: a minimum value of -9,223,372,036,854,775,808 and a maximum value of
+        // 9,223,372,036,854,775,807". An integer literal is compared digit by digit; a number
+        // with a fraction or an exponent is embedded at any magnitude a double can hold (common
+        // parsers, serde_json among them, refuse one that overflows it). Up to 18 digits before
+        // the point and no exponent, both hold without a look.
         if !exponent && integer_digits <= 18 {
             return true;
         }
@@ -387,7 +390,7 @@ impl<'a> Validator<'a> {
             std::str::from_utf8(text)
                 .ok()
                 .and_then(|t| t.parse::<f64>().ok())
-                .is_some_and(|v| v.abs() < TWO_POW_63)
+                .is_some_and(f64::is_finite)
         };
         in_range || self.violated(Violation::NumberOutOfRange)
     }

@@ -20,6 +20,53 @@ pub fn is_strict_json(bytes: &[u8]) -> bool {
     StrictJson { depth: 0 }.deserialize(&mut de).is_ok()
         && de.end().is_ok()
         && !String::from_utf8_lossy(bytes).contains(['\u{FFFE}', '\u{FFFF}'])
+        && integer_literals_fit_i64(bytes)
+}
+
+/// Every integer literal (a number token with no fraction and no exponent) outside strings lies
+/// in the signed 64-bit range. serde_json reads integers beyond 64 bits as doubles, so the walk
+/// above cannot tell `1e19` from `10000000000000000000`; this lexer can. Valid JSON only.
+fn integer_literals_fit_i64(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        match c {
+            '"' => {
+                // Skip the string, escapes included.
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '-' | '0'..='9' => {
+                let mut end = start + c.len_utf8();
+                while let Some(&(i, c)) = chars.peek() {
+                    if c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-') {
+                        end = i + c.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let token = &text[start..end];
+                let integer = !token.contains(['.', 'e', 'E']);
+                if integer
+                    && token
+                        .parse::<i128>()
+                        .map_or(true, |n| i64::try_from(n).is_err())
+                {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 /// A JSON validator at nesting `depth`: deserializing with it walks the whole document and
@@ -68,13 +115,9 @@ impl<'de> Visitor<'de> for StrictJson {
             Err(E::custom("integer beyond i64"))
         }
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        // serde_json reads integers beyond u64 (and below i64::MIN) as floats too.
-        if v.abs() < 9_223_372_036_854_775_808.0 {
-            Ok(())
-        } else {
-            Err(E::custom("number out of range"))
-        }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        // Integers beyond 64 bits arrive here as doubles too: the lexer judges those.
+        Ok(())
     }
     fn visit_str<E>(self, _: &str) -> Result<(), E> {
         Ok(())

@@ -9,9 +9,6 @@ import datetime
 import math
 import struct
 
-TWO_POW_63 = 2.0**63
-
-
 def f32_shortest(x):
     """The shortest decimal that reads back as the same 32-bit float."""
     target = struct.pack("<f", x)
@@ -32,8 +29,6 @@ def number(x, single):
         return "Infinity" if x > 0 else "-Infinity"
     if single:
         x = f32_shortest(x)
-    if abs(x) >= TWO_POW_63:
-        return repr(x)
     return x
 
 

@@ -3,9 +3,14 @@
 repeated messages, maps, oneofs, enums, well-known types, schema imports two levels deep), serialized
 by the Python protobuf package, and the expected JSON from
 json_format.MessageToDict(message, preserving_proto_field_name=True), with the one documented
-difference applied (doubles of magnitude 2^63 or more as strings).
+difference applied (`float` fields in their shortest 32-bit form).
 
-Usage: python proto_cases.py SEED COUNT  ->  JSON lines {"message", "path", "glue_index", "bytes", "expected"}
+Some messages are two serializations concatenated (a parser merges them), so fields arrive out of
+order and more than once. `expected_defaults` is MessageToDict with
+always_print_fields_with_no_presence=True; both are null where MessageToDict refuses the message.
+
+Usage: python proto_cases.py SEED COUNT
+  ->  JSON lines {"message", "path", "glue_index", "bytes", "expected", "expected_defaults"}
 """
 
 import base64
@@ -36,29 +41,20 @@ def compiled():
     return shop_pb2
 
 
-TWO_POW_63 = 2.0**63
-
 from avro_mapping import f32_shortest  # noqa: E402
 
 
 def documented(value, key=None):
-    """MessageToDict's output with the documented differences: doubles of magnitude >= 2^63 as
-    strings, singular float fields holding -0.0 omitted as 0 is, and `float` fields (here: f_float) in the shortest form that reads back as the same
-    32-bit float (MessageToDict's ToShortestFloat starts at more digits: 1.4013e-45 for 1e-45)."""
+    """MessageToDict's output with the documented difference: `float` fields (here: f_float) in
+    the shortest form that reads back as the same 32-bit float (MessageToDict's ToShortestFloat
+    starts at more digits: 1.4013e-45 for 1e-45)."""
     if key == "f_float" and isinstance(value, float):
         value = f32_shortest(value)
-    if isinstance(value, float) and abs(value) >= TWO_POW_63 and value == value and abs(value) != float("inf"):
-        return repr(value)
     if isinstance(value, list):
         return [documented(v) for v in value]
     if isinstance(value, dict):
-        # A singular float or double field holding -0.0 is omitted like 0 (documented).
-        return {k: documented(v, k) for k, v in value.items()
-                if not (k in FLOAT_FIELDS and isinstance(v, float) and v == 0.0)}
+        return {k: documented(v, k) for k, v in value.items()}
     return value
-
-
-FLOAT_FIELDS = {"f_double", "f_float", "percent"}
 
 
 TEXTS = ["", "a", "héllo", "quote \" back \\", "tab\tnl\n", "\u0001\u001f", "emoji \U0001F600", "\ufffe\uffff", "日本"]
@@ -170,6 +166,13 @@ class Gen:
         if r.random() < 0.5:
             self.value(m.any_value)
         m.samples.extend(r.choice([[], [0.5, -0.0, float("inf")], [1e300]]))
+        # Wrappers holding what JSON has no number for: MessageToDict writes "NaN", "Infinity".
+        if r.random() < 0.5:
+            m.ratio.value = r.choice([float("nan"), float("inf"), float("-inf"), 0.0, 1e300, 0.25])
+        if r.random() < 0.5:
+            m.weight.value = r.choice([float("nan"), float("-inf"), 0.0, 3.4028234663852886e38])
+        if r.random() < 0.3:
+            m.gift.value = r.random() < 0.5
 
 
 def path_of(descriptor):
@@ -210,13 +213,28 @@ def main():
         message = cls()
         fill(message)
         data = message.SerializeToString()
-        expected = json_format.MessageToDict(message, preserving_proto_field_name=True)
+        if rng.random() < 0.3:
+            # Two serializations concatenated, as a parser merges them: singular fields out of
+            # order and repeated, repeated fields split, map keys and oneof members overwritten.
+            second = cls()
+            fill(second)
+            data += second.SerializeToString()
+        message = cls.FromString(data)
+        try:
+            expected = documented(json_format.MessageToDict(message, preserving_proto_field_name=True))
+            expected_defaults = documented(json_format.MessageToDict(
+                message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
+        except (ValueError, json_format.SerializeToJsonError):
+            # What JSON cannot carry (a merged Duration whose seconds and nanos differ in sign,
+            # say): the decoder must refuse it too. null stands for "an error".
+            expected = expected_defaults = None
         print(json.dumps({
             "message": message.DESCRIPTOR.full_name,
             "path": path_of(message.DESCRIPTOR),
             "glue_index": glue_index_of(message.DESCRIPTOR),
             "bytes": base64.b64encode(data).decode(),
-            "expected": documented(expected),
+            "expected": expected,
+            "expected_defaults": expected_defaults,
         }))
 
 

@@ -2,7 +2,7 @@
 //! it. It is not validated against its schema (neither Confluent's nor Glue's deserializers do by
 //! default); the schema gives the value its name (`title`).
 
-use super::{Codec, CodecError, Compiled, Detail, Input};
+use super::{Codec, CodecError, CodecOptions, Compiled, Detail, Input};
 use crate::json::is_strict_json;
 
 /// The JSON Schema codec: schemas registered as `JSON`, values labelled `jsonschema`.
@@ -31,6 +31,7 @@ impl Codec for JsonSchema {
         &self,
         text: &str,
         _references: &[(String, String)],
+        _options: &CodecOptions,
     ) -> Result<Box<dyn Compiled>, CodecError> {
         let title = serde_json::from_str::<serde_json::Value>(text)
             .ok()

@@ -39,6 +39,33 @@ pub struct Input<'a> {
     pub dialect: Dialect<'a>,
 }
 
+/// The JSON of one payload may be at most this many times its size, plus [`JSON_ALLOWANCE`]
+/// (and never more than [`JSON_CAP`]): a payload of zero-width items (an Avro array of `null`s
+/// counting 2^62 of them, Protobuf messages whose every field prints its default) must not
+/// exhaust memory.
+pub const JSON_EXPANSION: usize = 64;
+/// See [`JSON_EXPANSION`].
+pub const JSON_ALLOWANCE: usize = 1 << 20;
+/// See [`JSON_EXPANSION`].
+pub const JSON_CAP: usize = 64 << 20;
+
+/// The most JSON `payload_len` bytes may decode to, appended after `start` bytes.
+pub fn json_limit(start: usize, payload_len: usize) -> usize {
+    start
+        + payload_len
+            .saturating_mul(JSON_EXPANSION)
+            .saturating_add(JSON_ALLOWANCE)
+            .min(JSON_CAP)
+}
+
+/// What codecs are told at cold start ([`crate::config`] reads it from the environment).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CodecOptions {
+    /// `CLAIM_CHECK_PROTOBUF_DEFAULTS=include`: Protobuf fields without presence are printed at
+    /// their default value too (`MessageToDict`'s `always_print_fields_with_no_presence`).
+    pub protobuf_defaults: bool,
+}
+
 /// Why a schema did not compile, or a payload did not decode with it. Never quotes the payload.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -57,7 +84,7 @@ pub trait Codec: Send + Sync + 'static {
     fn schema_types(&self) -> &'static [&'static str];
 
     /// Compiles a schema: its text and the schemas it refers to (by the name it refers to each,
-    /// dependencies first).
+    /// dependencies first), with the options in force.
     ///
     /// # Errors
     /// [`CodecError`] when the schema does not compile.
@@ -65,6 +92,7 @@ pub trait Codec: Send + Sync + 'static {
         &self,
         text: &str,
         references: &[(String, String)],
+        options: &CodecOptions,
     ) -> Result<Box<dyn Compiled>, CodecError>;
 }
 

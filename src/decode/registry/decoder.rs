@@ -13,7 +13,7 @@ use super::{
     DESERIALIZATION_ERROR, FetchError, FetchedSchema, Fields, Framing, SCHEMA_NOT_FOUND, SchemaId,
     SchemaSource,
 };
-use crate::decode::codec::{self, Compiled, Dialect, Input};
+use crate::decode::codec::{self, CodecOptions, Compiled, Dialect, Input};
 use crate::decode::{Classifier, Converted, DecodeError, Decoded, Decoder, Field, Undecodable};
 use crate::json::write_json_str;
 use crate::record::Record;
@@ -49,6 +49,7 @@ pub struct RegistryDecoder {
     registry: &'static str,
     cache: Mutex<HashMap<SchemaId, Entry>>,
     compiled: Arc<AtomicU64>,
+    options: CodecOptions,
 }
 
 impl RegistryDecoder {
@@ -64,7 +65,14 @@ impl RegistryDecoder {
             },
             cache: Mutex::new(HashMap::new()),
             compiled: Arc::new(AtomicU64::new(0)),
+            options: CodecOptions::default(),
         }
+    }
+
+    /// This decoder with `options` for the codecs.
+    pub fn with_options(mut self, options: CodecOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// How many schemas were fetched and compiled since the decoder was built.
@@ -84,10 +92,11 @@ impl RegistryDecoder {
         let source = Arc::clone(&self.source);
         let compiled = Arc::clone(&self.compiled);
         let registry = self.registry;
+        let options = self.options;
         async move {
             let fetched = source.fetch(id).await?;
             compiled.fetch_add(1, Ordering::Relaxed);
-            Ok(Arc::new(compile(registry, id, fetched)))
+            Ok(Arc::new(compile(registry, id, fetched, &options)))
         }
         .boxed()
         .shared()
@@ -261,11 +270,11 @@ fn deserialization(message: String) -> Undecodable {
 
 /// Compiles a fetched schema with its codec; a schema that does not compile is kept with the
 /// reason, for its records' dead letters.
-fn compile(registry: &str, id: SchemaId, fetched: FetchedSchema) -> Schema {
+fn compile(registry: &str, id: SchemaId, fetched: FetchedSchema, options: &CodecOptions) -> Schema {
     let codec = codec::for_schema_type(&fetched.schema_type);
     let compiled = match codec {
         Some(codec) => codec
-            .compile(&fetched.text, &fetched.references)
+            .compile(&fetched.text, &fetched.references, options)
             .map_err(|e| format!("{id}: {e}")),
         None => Err(format!(
             "{id}: the schema type {:?} is not one this function decodes",

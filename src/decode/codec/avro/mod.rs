@@ -20,11 +20,11 @@ use std::collections::HashSet;
 
 use apache_avro::Schema;
 use compile::{Compiler, named};
-use text::{write_date, write_decimal, write_float, write_time};
+use text::{write_date, write_decimal, write_time};
 
-use super::{Codec, CodecError, Compiled, Detail, Input};
+use super::{Codec, CodecError, CodecOptions, Compiled, Detail, Input, json_limit};
 use crate::decode::hyphenated_uuid;
-use crate::json::{EMBED_MAX_DEPTH, write_base64_str, write_json_str};
+use crate::json::{EMBED_MAX_DEPTH, write_base64_str, write_f32, write_f64, write_json_str};
 
 /// The Avro codec: schemas registered as `AVRO`, values labelled `avro`.
 #[derive(Clone, Copy, Debug)]
@@ -46,6 +46,7 @@ impl Codec for Avro {
         &self,
         text: &str,
         references: &[(String, String)],
+        _options: &CodecOptions,
     ) -> Result<Box<dyn Compiled>, CodecError> {
         let references: Vec<String> = references.iter().map(|(_, t)| t.clone()).collect();
         Program::compile(text, &references)
@@ -76,15 +77,6 @@ fn fail<T>(message: impl Into<String>) -> Result<T, AvroError> {
 
 /// The longest `decimal` accepted, in bytes of its unscaled value (about 1,200 digits).
 const MAX_DECIMAL_BYTES: usize = 512;
-
-/// The JSON of one datum may be at most this many times its binary size, plus
-/// [`JSON_ALLOWANCE`] (and never more than [`JSON_CAP`]): a datum of zero-width items (an array
-/// of `null`s counting 2^62 of them) must not exhaust memory.
-pub const JSON_EXPANSION: usize = 64;
-/// See [`JSON_EXPANSION`].
-pub const JSON_ALLOWANCE: usize = 1 << 20;
-/// See [`JSON_EXPANSION`].
-pub const JSON_CAP: usize = 64 << 20;
 
 #[derive(Clone, Debug)]
 enum Node {
@@ -177,15 +169,10 @@ impl Program {
     ///
     /// # Errors
     /// [`AvroError`] when the bytes do not decode with the schema, nest deeper than
-    /// [`EMBED_MAX_DEPTH`], or make more JSON than [`JSON_EXPANSION`] allows. `out` then holds a
+    /// [`EMBED_MAX_DEPTH`], or make more JSON than [`super::JSON_EXPANSION`] allows. `out` then holds a
     /// partial document.
     pub fn to_json(&self, datum: &[u8], out: &mut Vec<u8>) -> Result<(), AvroError> {
-        let limit = out.len()
-            + datum
-                .len()
-                .saturating_mul(JSON_EXPANSION)
-                .saturating_add(JSON_ALLOWANCE)
-                .min(JSON_CAP);
+        let limit = json_limit(out.len(), datum.len());
         let mut reader = Reader {
             bytes: datum,
             pos: 0,
@@ -222,13 +209,13 @@ impl Program {
                 let mut le = [0; 4];
                 le.copy_from_slice(r.take(4)?);
                 let f = f32::from_le_bytes(le);
-                write_float(r.out, f64::from(f), ryu::Buffer::new().format(f));
+                write_f32(r.out, f);
             }
             Node::Double => {
                 let mut le = [0; 8];
                 le.copy_from_slice(r.take(8)?);
                 let f = f64::from_le_bytes(le);
-                write_float(r.out, f, ryu::Buffer::new().format(f));
+                write_f64(r.out, f);
             }
             Node::Bytes => {
                 let bytes = r.sized()?;
@@ -548,10 +535,16 @@ mod tests {
             json(r#""double""#, &f64::NEG_INFINITY.to_le_bytes()).unwrap(),
             "\"-Infinity\""
         );
+        // Any finite magnitude stays a number, written so that no parser reads an integer.
         assert_eq!(
             json(r#""double""#, &1e300f64.to_le_bytes()).unwrap(),
-            "\"1e300\""
+            "1e300"
         );
+        assert_eq!(
+            json(r#""float""#, &f32::MAX.to_le_bytes()).unwrap(),
+            "3.4028235e38"
+        );
+        assert_eq!(json(r#""double""#, &5.0f64.to_le_bytes()).unwrap(), "5.0");
         assert_eq!(
             json(r#""double""#, &(-1e18f64).to_le_bytes()).unwrap(),
             "-1e18"

@@ -2,26 +2,6 @@
 
 use std::fmt::Write as _;
 
-use crate::json::TWO_POW_63;
-
-/// A finite float of magnitude below 2^63 as a JSON number (`shortest`: its shortest form at its
-/// own precision); NaN, ±Infinity and larger magnitudes as strings.
-pub(super) fn write_float(out: &mut Vec<u8>, value: f64, shortest: &str) {
-    if value.is_nan() {
-        out.extend_from_slice(b"\"NaN\"");
-    } else if value == f64::INFINITY {
-        out.extend_from_slice(b"\"Infinity\"");
-    } else if value == f64::NEG_INFINITY {
-        out.extend_from_slice(b"\"-Infinity\"");
-    } else if value.abs() < TWO_POW_63 {
-        out.extend_from_slice(shortest.as_bytes());
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(shortest.as_bytes());
-        out.push(b'"');
-    }
-}
-
 struct Buf<'a>(&'a mut Vec<u8>);
 
 impl std::fmt::Write for Buf<'_> {

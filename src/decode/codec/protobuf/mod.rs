@@ -14,11 +14,14 @@
 //!   after the Glue header, one unsigned varint: the index of the message among all the file's
 //!   message types, nested ones included, sorted by full name.
 
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
+mod plan;
+mod write;
+
+use prost_reflect::{DescriptorPool, MessageDescriptor};
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 
-use super::{Codec, CodecError, Compiled, Detail, Dialect, Input};
-use crate::json::{TWO_POW_63, has_refused_character, is_strict_json};
+use super::{Codec, CodecError, CodecOptions, Compiled, Detail, Dialect, Input, json_limit};
+use plan::Plans;
 
 /// The Protobuf codec: schemas registered as `PROTOBUF`, values labelled `protobuf`.
 #[derive(Clone, Copy, Debug)]
@@ -40,10 +43,11 @@ impl Codec for Protobuf {
         &self,
         text: &str,
         references: &[(String, String)],
+        options: &CodecOptions,
     ) -> Result<Box<dyn Compiled>, CodecError> {
-        ProtoSchema::compile(text, references)
-            .map(|p| Box::new(p) as Box<dyn Compiled>)
-            .map_err(|e| CodecError(e.0))
+        let mut schema = ProtoSchema::compile(text, references).map_err(|e| CodecError(e.0))?;
+        schema.defaults = options.protobuf_defaults;
+        Ok(Box::new(schema))
     }
 }
 
@@ -67,7 +71,8 @@ impl Compiled for ProtoSchema {
                 .and_then(|(index, bytes)| Ok((self.by_glue_index(index)?, bytes))),
         }
         .map_err(|e| CodecError(e.0))?;
-        to_json(&message, bytes, out).map_err(|e| CodecError(e.0))?;
+        self.to_json(&message, bytes, out)
+            .map_err(|e| CodecError(e.0))?;
         Ok(Some(("message", message.full_name().to_string())))
     }
 }
@@ -93,6 +98,11 @@ pub struct ProtoSchema {
     top: Vec<MessageDescriptor>,
     /// Every message type of the main file, nested ones included, sorted by full name (Glue).
     by_name: Vec<MessageDescriptor>,
+    /// Every message and enum of the pool (imports and well-known types included), compiled
+    /// for writing JSON.
+    plans: Plans,
+    /// Print fields without presence at their default value.
+    defaults: bool,
 }
 
 /// References resolved by name, then the well-known types.
@@ -166,7 +176,12 @@ impl ProtoSchema {
             by_name.push(message);
         }
         by_name.sort_by(|a, b| a.full_name().cmp(b.full_name()));
-        Ok(ProtoSchema { top, by_name })
+        Ok(ProtoSchema {
+            top,
+            by_name,
+            plans: Plans::compile(&pool),
+            defaults: false,
+        })
     }
 
     /// The message a Confluent index path names.
@@ -188,6 +203,35 @@ impl ProtoSchema {
                 .ok_or_else(|| out_of_range(index))?;
         }
         Ok(message)
+    }
+
+    /// Decodes `bytes` as a `message` of this schema and appends its JSON to `out`: Protobuf's
+    /// JSON mapping as `MessageToDict(message, preserving_proto_field_name=True)` writes it
+    /// (see `write.rs`), written straight from the wire bytes.
+    ///
+    /// # Errors
+    /// [`ProtoError`] when the bytes do not parse as the message, hold what JSON cannot carry (a
+    /// `Value` that is NaN, an out-of-range `Timestamp`), or nest deeper than an event can carry.
+    /// `out` then holds a partial document.
+    pub fn to_json(
+        &self,
+        message: &MessageDescriptor,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), ProtoError> {
+        let Some(&index) = self.plans.by_name.get(message.full_name()) else {
+            return fail(format!("{} is not in the schema", message.full_name()));
+        };
+        let limit = json_limit(out.len(), bytes.len());
+        write::Writer::new(&self.plans, out, self.defaults, limit)
+            .message(index, bytes, 0)
+            .map_err(|e| ProtoError(format!("the bytes are not a {}: {e}", message.full_name())))
+    }
+
+    /// This schema printing fields without presence at their default value, or not.
+    pub fn with_defaults(mut self, defaults: bool) -> Self {
+        self.defaults = defaults;
+        self
     }
 
     /// The message a Glue index names.
@@ -257,123 +301,6 @@ fn zigzag(n: u64) -> i64 {
     ((n >> 1) as i64) ^ -((n & 1) as i64)
 }
 
-/// Decodes `bytes` as a `message` and appends its JSON to `out`: Protobuf's JSON mapping with the
-/// `.proto` field names, 64-bit integers as strings, enums by name, bytes as base64, well-known
-/// types in their JSON forms, fields at their default value omitted, unknown fields dropped.
-/// Doubles of magnitude 2^63 or more are written as strings, as events cannot carry them as
-/// numbers.
-///
-/// # Errors
-/// [`ProtoError`] when the bytes do not parse as the message, or the JSON nests deeper than an
-/// event can carry.
-pub fn to_json(
-    message: &MessageDescriptor,
-    bytes: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), ProtoError> {
-    let decoded = DynamicMessage::decode(message.clone(), bytes)
-        .map_err(|e| ProtoError(format!("the bytes are not a {}: {e}", message.full_name())))?;
-    let options = SerializeOptions::new().use_proto_field_name(true);
-    let start = out.len();
-    let mut serializer = serde_json::Serializer::new(&mut *out);
-    decoded
-        .serialize_with_options(&mut serializer, &options)
-        .map_err(|e| ProtoError(format!("{}: {e}", message.full_name())))?;
-    escape_refused_characters(out, start);
-    if !is_strict_json(&out[start..]) {
-        // Rare: numbers an event cannot carry (floats of magnitude 2^63 or more).
-        quote_large_numbers(out, start);
-    }
-    if !is_strict_json(&out[start..]) {
-        return fail(format!(
-            "the {} nests deeper than an event can carry",
-            message.full_name()
-        ));
-    }
-    Ok(())
-}
-
-/// Escapes U+FFFE and U+FFFF (which SQS refuses raw) in JSON written from `start`: in valid JSON
-/// their UTF-8 bytes can only be inside strings, where `\ufffe` and `\uffff` mean the same.
-fn escape_refused_characters(out: &mut Vec<u8>, start: usize) {
-    if !has_refused_character(&out[start..]) {
-        return;
-    }
-    let written = out.split_off(start);
-    let mut i = 0;
-    while i < written.len() {
-        match &written[i..] {
-            [0xef, 0xbf, 0xbe, ..] => {
-                out.extend_from_slice(b"\\ufffe");
-                i += 3;
-            }
-            [0xef, 0xbf, 0xbf, ..] => {
-                out.extend_from_slice(b"\\uffff");
-                i += 3;
-            }
-            _ => {
-                out.push(written[i]);
-                i += 1;
-            }
-        }
-    }
-}
-
-/// Puts quotes around the numbers of magnitude 2^63 or more in the JSON written from `start`,
-/// keeping their text (the shortest form at the field's own precision).
-fn quote_large_numbers(out: &mut Vec<u8>, start: usize) {
-    let written = out.split_off(start);
-    let mut i = 0;
-    let mut in_string = false;
-    while i < written.len() {
-        let b = written[i];
-        if in_string {
-            out.push(b);
-            match b {
-                b'\\' => {
-                    if let Some(&next) = written.get(i + 1) {
-                        out.push(next);
-                    }
-                    i += 2;
-                    continue;
-                }
-                b'"' => in_string = false,
-                _ => {}
-            }
-            i += 1;
-            continue;
-        }
-        if b == b'"' {
-            in_string = true;
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        if b == b'-' || b.is_ascii_digit() {
-            let end = written[i..]
-                .iter()
-                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                .map_or(written.len(), |n| i + n);
-            let token = &written[i..end];
-            let large = std::str::from_utf8(token)
-                .ok()
-                .and_then(|t| t.parse::<f64>().ok())
-                .is_some_and(|f| f.abs() >= TWO_POW_63);
-            if large {
-                out.push(b'"');
-                out.extend_from_slice(token);
-                out.push(b'"');
-            } else {
-                out.extend_from_slice(token);
-            }
-            i = end;
-            continue;
-        }
-        out.push(b);
-        i += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,24 +365,142 @@ mod tests {
         bytes.push(0x29);
         bytes.extend_from_slice(&1e300f64.to_le_bytes());
         let mut out = Vec::new();
-        to_json(&order, &bytes, &mut out).unwrap();
-        let mut json: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        // A double of magnitude 2^63 or more: a string, holding the number as written.
-        let ratio = json["ratio"].take();
-        assert_eq!(ratio.as_str().unwrap().parse::<f64>().unwrap(), 1e300);
+        schema.to_json(&order, &bytes, &mut out).unwrap();
+        // A double of any magnitude stays a number, written with an exponent.
         assert_eq!(
-            json,
-            serde_json::json!({"id": "a", "total_cents": "5", "created_at": "1970-01-01T00:00:01.500Z", "ratio": null})
+            String::from_utf8(out).unwrap(),
+            r#"{"id":"a","total_cents":"5","created_at":"1970-01-01T00:00:01.500Z","ratio":1e300}"#
         );
         assert!(
-            to_json(&order, &[0x0a, 5, b'a'], &mut Vec::new()).is_err(),
+            schema
+                .to_json(&order, &[0x0a, 5, b'a'], &mut Vec::new())
+                .is_err(),
             "length past the end"
         );
         assert!(
-            to_json(&order, &[0x0f], &mut Vec::new()).is_err(),
+            schema.to_json(&order, &[0x0f], &mut Vec::new()).is_err(),
             "wire type 7"
         );
         let broken = ProtoSchema::compile("syntax = \"proto3\"; message A { Missing m = 1; }", &[]);
         assert!(broken.unwrap_err().0.contains("does not compile"));
+    }
+
+    fn json_of(schema: &ProtoSchema, message: &str, bytes: &[u8]) -> Result<String, ProtoError> {
+        let descriptor = schema
+            .by_name
+            .iter()
+            .find(|m| m.full_name() == message)
+            .unwrap()
+            .clone();
+        let mut out = Vec::new();
+        schema.to_json(&descriptor, bytes, &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn closed_enums_drop_unknown_numbers_open_ones_print_them() {
+        let proto2 = ProtoSchema::compile(
+            "syntax = \"proto2\"; enum E { A = 1; B = 2; } message M { optional E e = 1; repeated E r = 2; optional int32 n = 3 [default = 7]; }",
+            &[],
+        )
+        .unwrap();
+        // e = 9 (unknown), r = [1, 9, 2], n unset.
+        let bytes = [0x08, 9, 0x10, 1, 0x10, 9, 0x10, 2];
+        assert_eq!(json_of(&proto2, "M", &bytes).unwrap(), r#"{"r":["A","B"]}"#);
+        // Singular proto2 fields have presence: with defaults asked for, only the repeated one
+        // is printed (checked with Python's MessageToDict).
+        let with = proto2.clone().with_defaults(true);
+        assert_eq!(json_of(&with, "M", &[]).unwrap(), r#"{"r":[]}"#);
+        let proto3 = ProtoSchema::compile(
+            "syntax = \"proto3\"; enum E { Z = 0; A = 1; } message M { E e = 1; repeated E r = 2; }",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            json_of(&proto3, "M", &[0x08, 9, 0x10, 9]).unwrap(),
+            r#"{"e":9,"r":[9]}"#
+        );
+        let with = proto3.with_defaults(true);
+        assert_eq!(json_of(&with, "M", &[]).unwrap(), r#"{"e":"Z","r":[]}"#);
+    }
+
+    #[test]
+    fn fields_out_of_order_and_repeated_read_as_a_parser_reads_them() {
+        let schema = ProtoSchema::compile(
+            "syntax = \"proto3\"; message I { int32 a = 1; int32 b = 2; } message M { int32 x = 1; repeated int32 r = 2; I i = 3; oneof o { int32 p = 4; I q = 5; } }",
+            &[],
+        )
+        .unwrap();
+        // r=[1] (packed), x=5, x=6, i{a=1}, r=[2] (unpacked), i{b=2}, q{a=1}, p=3, q{b=4}
+        let bytes = [
+            0x12, 1, 1, 0x08, 5, 0x08, 6, 0x1a, 2, 0x08, 1, 0x10, 2, 0x1a, 2, 0x10, 2, 0x2a, 2,
+            0x08, 1, 0x20, 3, 0x2a, 2, 0x10, 4,
+        ];
+        assert_eq!(
+            json_of(&schema, "M", &bytes).unwrap(),
+            r#"{"x":6,"r":[1,2],"i":{"a":1,"b":2},"q":{"b":4}}"#,
+            "last value wins, repeated values gather, messages merge, the oneof's last member wins alone"
+        );
+    }
+
+    #[test]
+    fn groups_nesting_and_output_are_bounded() {
+        let schema = ProtoSchema::compile(
+            "syntax = \"proto3\"; message R { R next = 1; int32 n = 2; }",
+            &[],
+        )
+        .unwrap();
+        // An unknown group (field 9) is skipped; a known field with the group wire type is not.
+        assert_eq!(
+            json_of(&schema, "R", &[0x4b, 0x08, 1, 0x4c, 0x10, 1]).unwrap(),
+            r#"{"n":1}"#
+        );
+        assert!(json_of(&schema, "R", &[0x0b, 0x0c]).is_err());
+        let nested = |levels: usize| {
+            let mut bytes = vec![0x10, 1];
+            for _ in 0..levels {
+                let mut outer = vec![0x0a];
+                let mut len = bytes.len();
+                while len >= 0x80 {
+                    outer.push((len as u8) | 0x80);
+                    len >>= 7;
+                }
+                outer.push(len as u8);
+                outer.extend_from_slice(&bytes);
+                bytes = outer;
+            }
+            bytes
+        };
+        let fits = json_of(&schema, "R", &nested(EMBED_LEVELS - 1)).unwrap();
+        assert!(crate::json::is_strict_json(fits.as_bytes()));
+        assert!(
+            json_of(&schema, "R", &nested(EMBED_LEVELS))
+                .unwrap_err()
+                .0
+                .contains("deeper")
+        );
+    }
+
+    const EMBED_LEVELS: usize = crate::json::EMBED_MAX_DEPTH;
+
+    #[test]
+    fn well_known_types_holding_non_finite_numbers_follow_message_to_dict() {
+        let schema = ProtoSchema::compile(
+            "syntax = \"proto3\"; import \"google/protobuf/wrappers.proto\"; import \"google/protobuf/struct.proto\"; message M { google.protobuf.DoubleValue d = 1; google.protobuf.FloatValue f = 2; google.protobuf.Value v = 3; }",
+            &[],
+        )
+        .unwrap();
+        let mut bytes = vec![0x0a, 9, 0x09];
+        bytes.extend_from_slice(&f64::NAN.to_le_bytes());
+        bytes.extend_from_slice(&[0x12, 5, 0x0d]);
+        bytes.extend_from_slice(&f32::NEG_INFINITY.to_le_bytes());
+        assert_eq!(
+            json_of(&schema, "M", &bytes).unwrap(),
+            r#"{"d":"NaN","f":"-Infinity"}"#
+        );
+        // A Value cannot hold NaN in JSON: MessageToDict refuses it, so does the decoder.
+        let mut value = vec![0x1a, 9, 0x11];
+        value.extend_from_slice(&f64::INFINITY.to_le_bytes());
+        assert!(json_of(&schema, "M", &value).is_err());
     }
 }
