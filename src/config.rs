@@ -12,12 +12,14 @@
 use std::time::Duration;
 
 use crate::consume::ResolverSettings;
+use crate::decode::codec::CodecOptions;
 use crate::decode::registry::{Credentials, Fields, RegistryKind, RegistrySettings};
 use crate::enrich::{InvalidRecordPolicy, Settings};
 use crate::lambda::metrics::{DEFAULT_NAMESPACE, MetricsSettings};
 use crate::policy::{MAX_RESPONSE_BYTES, MIN_MAX_EVENT_BYTES, OffloadMode, Target};
 use crate::store::Sse;
 use crate::store::keys::normalize_prefix;
+use crate::store::object::StoredForm;
 
 impl RegistrySettings {
     /// Reads the settings from the process environment.
@@ -39,7 +41,10 @@ impl RegistrySettings {
         const URL: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_URL";
         const USER_INFO: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO";
         const SECRET: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN";
+        const CLIENT_CERT: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_CLIENT_CERT_SECRET_ARN";
+        const ROOT_CA: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN";
         const FIELDS: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS";
+        const PROTOBUF_DEFAULTS: &str = "CLAIM_CHECK_PROTOBUF_DEFAULTS";
         let kind = match get(KIND).as_deref() {
             None | Some("none") => RegistryKind::None,
             Some("confluent") => RegistryKind::Confluent,
@@ -49,6 +54,21 @@ impl RegistrySettings {
         let url = get(URL);
         let user_info = get(USER_INFO);
         let secret_arn = get(SECRET);
+        let client_cert = get(CLIENT_CERT);
+        let root_ca = get(ROOT_CA);
+        let codec_options = CodecOptions {
+            protobuf_defaults: match get(PROTOBUF_DEFAULTS).as_deref() {
+                None | Some("omit") => false,
+                Some("include") => true,
+                Some(other) => {
+                    return Err(fail(
+                        PROTOBUF_DEFAULTS,
+                        other,
+                        "omit (MessageToDict's default) or include (fields without presence at their default value too)",
+                    ));
+                }
+            },
+        };
         let fields = match get(FIELDS) {
             None => Fields::default(),
             Some(list) => {
@@ -74,20 +94,26 @@ impl RegistrySettings {
         let mut settings = RegistrySettings {
             kind,
             fields,
+            codec_options,
             ..RegistrySettings::default()
         };
+        let is_secret_arn = |arn: &str| arn.starts_with("arn:") && arn.contains(":secretsmanager:");
         match kind {
             RegistryKind::None => {
                 let unset = "unset while CLAIM_CHECK_SCHEMA_REGISTRY is none";
                 needs(URL, &url, unset)?;
                 needs(USER_INFO, &user_info.as_ref().map(|_| "***".into()), unset)?;
                 needs(SECRET, &secret_arn, unset)?;
+                needs(CLIENT_CERT, &client_cert, unset)?;
+                needs(ROOT_CA, &root_ca, unset)?;
             }
             RegistryKind::Glue => {
                 let unset = "unset for the Glue registry (the AWS SDK finds Glue; AWS_ENDPOINT_URL_GLUE points it elsewhere)";
                 needs(URL, &url, unset)?;
                 needs(USER_INFO, &user_info.as_ref().map(|_| "***".into()), unset)?;
                 needs(SECRET, &secret_arn, unset)?;
+                needs(CLIENT_CERT, &client_cert, unset)?;
+                needs(ROOT_CA, &root_ca, unset)?;
             }
             RegistryKind::Confluent => {
                 let Some(url) = url else {
@@ -120,10 +146,25 @@ impl RegistrySettings {
                     );
                 }
                 if let Some(arn) = &secret_arn {
-                    if !(arn.starts_with("arn:") && arn.contains(":secretsmanager:")) {
+                    if !is_secret_arn(arn) {
                         return Err(fail(SECRET, arn, "a Secrets Manager secret ARN"));
                     }
                     settings.secret_arn = Some(arn.clone());
+                }
+                for (variable, arn, slot) in [
+                    (
+                        CLIENT_CERT,
+                        &client_cert,
+                        &mut settings.client_cert_secret_arn,
+                    ),
+                    (ROOT_CA, &root_ca, &mut settings.root_ca_secret_arn),
+                ] {
+                    if let Some(arn) = arn {
+                        if !is_secret_arn(arn) {
+                            return Err(fail(variable, arn, "a Secrets Manager secret ARN"));
+                        }
+                        *slot = Some(arn.clone());
+                    }
                 }
             }
         }
@@ -253,6 +294,18 @@ impl Settings {
             Some(other) => return Err(fail("CLAIM_CHECK_OFFLOAD", other, "auto or always")),
         };
 
+        let offload_decoded = match get("CLAIM_CHECK_OFFLOAD_DECODED").as_deref() {
+            None | Some("framed") => StoredForm::Framed,
+            Some("json") => StoredForm::Json,
+            Some(other) => {
+                return Err(fail(
+                    "CLAIM_CHECK_OFFLOAD_DECODED",
+                    other,
+                    "framed (the record's bytes) or json (the JSON a schema decodes them to)",
+                ));
+            }
+        };
+
         let keep_pointers = match get("CLAIM_CHECK_KEEP_POINTERS") {
             None => Vec::new(),
             Some(list) => {
@@ -342,6 +395,7 @@ impl Settings {
             envelope_reserve_bytes,
             offload,
             keep_pointers,
+            offload_decoded,
             sse,
             expected_bucket_owner,
             upload_concurrency,
@@ -656,5 +710,55 @@ mod tests {
     fn keep_pointers_are_split_and_trimmed() {
         let s = from(&[("CLAIM_CHECK_KEEP_POINTERS", "/type, /order/id,")]).unwrap();
         assert_eq!(s.keep_pointers, ["/type", "/order/id"]);
+    }
+
+    #[test]
+    fn codec_and_tls_settings_are_read_and_checked() {
+        let secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ca-AbCdEf";
+        let confluent = [
+            ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", "https://registry.internal"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = confluent.to_vec();
+            pairs.extend_from_slice(extra);
+            registry(&pairs)
+        };
+        let ok = with(&[
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN", secret),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_CLIENT_CERT_SECRET_ARN", secret),
+            ("CLAIM_CHECK_PROTOBUF_DEFAULTS", "include"),
+        ])
+        .unwrap();
+        assert_eq!(ok.root_ca_secret_arn.as_deref(), Some(secret));
+        assert_eq!(ok.client_cert_secret_arn.as_deref(), Some(secret));
+        assert!(ok.codec_options.protobuf_defaults);
+        assert!(!with(&[]).unwrap().codec_options.protobuf_defaults);
+        for (variable, value) in [
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN", "ca.pem"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_CLIENT_CERT_SECRET_ARN", "cert"),
+            ("CLAIM_CHECK_PROTOBUF_DEFAULTS", "yes"),
+        ] {
+            assert_eq!(with(&[(variable, value)]).unwrap_err().variable, variable);
+        }
+        // A TLS secret without a Confluent registry is a mistake worth stopping for.
+        let err = registry(&[
+            ("CLAIM_CHECK_SCHEMA_REGISTRY", "glue"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN", secret),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN");
+        assert_eq!(
+            from(&[("CLAIM_CHECK_OFFLOAD_DECODED", "json")])
+                .unwrap()
+                .offload_decoded,
+            StoredForm::Json
+        );
+        assert_eq!(
+            from(&[("CLAIM_CHECK_OFFLOAD_DECODED", "decoded")])
+                .unwrap_err()
+                .variable,
+            "CLAIM_CHECK_OFFLOAD_DECODED"
+        );
     }
 }

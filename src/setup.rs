@@ -12,7 +12,8 @@ use crate::consume::Allowlist;
 use crate::decode::registry::confluent::ConfluentSource;
 use crate::decode::registry::glue::GlueSource;
 use crate::decode::registry::{
-    Credentials, FetchError, Framing, RegistryDecoder, RegistryKind, RegistrySettings, SchemaSource,
+    ClientCertificate, Credentials, FetchError, Framing, RegistryDecoder, RegistryKind,
+    RegistrySettings, RootCertificate, SchemaSource, Tls,
 };
 use crate::decode::{Classifier, Decoder};
 use crate::enrich::Settings;
@@ -22,7 +23,7 @@ use crate::store::{DirStore, LOCAL_BUCKET, PayloadStore, S3Store, StoreError, s3
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// The registry credentials' secret could not be read.
-    #[error("could not read the schema registry credentials from {arn}: {cause}")]
+    #[error("could not read the schema registry secret {arn}: {cause}")]
     SecretUnreadable {
         /// The secret.
         arn: String,
@@ -32,13 +33,13 @@ pub enum SetupError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The secret holds neither form of credentials.
-    #[error(
-        "the secret {arn} holds neither KEY:SECRET nor a JSON object with username and password"
-    )]
+    /// The secret does not hold what it should.
+    #[error("the secret {arn} does not hold {expected}")]
     SecretFormat {
         /// The secret.
         arn: String,
+        /// What it should hold.
+        expected: &'static str,
     },
     /// The registry client could not be built.
     #[error("could not set up the schema registry client: {0}")]
@@ -136,18 +137,58 @@ impl Aws {
             RegistryKind::Confluent => {
                 let credentials = match &settings.secret_arn {
                     None => settings.credentials.clone(),
-                    Some(arn) => Some(self.read_credentials(arn).await?),
+                    Some(arn) => {
+                        let secret = self.read_secret(arn).await?;
+                        Some(Credentials::from_secret(&secret).ok_or_else(|| {
+                            SetupError::SecretFormat {
+                                arn: arn.clone(),
+                                expected: "KEY:SECRET or a JSON object with username and password",
+                            }
+                        })?)
+                    }
                 };
-                let source = ConfluentSource::new(settings.urls.clone(), credentials)
+                let tls = Tls {
+                    root_ca: match &settings.root_ca_secret_arn {
+                        Some(arn) => Some(
+                            self.read_json_secret::<RootCertificate>(
+                                arn,
+                                "a JSON object with certificate (X.509 PEM), as Lambda's SERVER_ROOT_CA_CERTIFICATE secret",
+                            )
+                            .await?,
+                        ),
+                        None => None,
+                    },
+                    client: match &settings.client_cert_secret_arn {
+                        Some(arn) => Some(
+                            self.read_json_secret::<ClientCertificate>(
+                                arn,
+                                "a JSON object with certificate (X.509 chain PEM), privateKey (PKCS#8 PEM) and an optional privateKeyPassword, as Lambda's CLIENT_CERTIFICATE_TLS_AUTH secret",
+                            )
+                            .await?,
+                        ),
+                        None => None,
+                    },
+                };
+                if (tls.root_ca.is_some() || tls.client.is_some())
+                    && settings.urls.iter().any(|u| u.starts_with("http://"))
+                {
+                    tracing::warn!(
+                        "CLAIM_CHECK_SCHEMA_REGISTRY_URL has http:// URLs: the root CA and client certificate apply to https:// ones only"
+                    );
+                }
+                let source = ConfluentSource::with_tls(settings.urls.clone(), credentials, &tls)
                     .map_err(SetupError::Registry)?;
                 (Arc::new(source), Framing::Confluent)
             }
         };
-        Ok(Some(RegistryDecoder::new(source, framing, settings.fields)))
+        Ok(Some(
+            RegistryDecoder::new(source, framing, settings.fields)
+                .with_options(settings.codec_options),
+        ))
     }
 
-    /// The Confluent registry's credentials from a Secrets Manager secret.
-    async fn read_credentials(&self, arn: &str) -> Result<Credentials, SetupError> {
+    /// A Secrets Manager secret's string.
+    async fn read_secret(&self, arn: &str) -> Result<String, SetupError> {
         let client = aws_sdk_secretsmanager::Client::new(self.config().await);
         let secret = client
             .get_secret_value()
@@ -161,10 +202,24 @@ impl Aws {
             })?;
         secret
             .secret_string()
-            .and_then(Credentials::from_secret)
+            .map(str::to_string)
             .ok_or_else(|| SetupError::SecretFormat {
                 arn: arn.to_string(),
+                expected: "a secret string",
             })
+    }
+
+    /// A Secrets Manager secret holding a JSON object.
+    async fn read_json_secret<T: serde::de::DeserializeOwned>(
+        &self,
+        arn: &str,
+        expected: &'static str,
+    ) -> Result<T, SetupError> {
+        let text = self.read_secret(arn).await?;
+        serde_json::from_str(&text).map_err(|_| SetupError::SecretFormat {
+            arn: arn.to_string(),
+            expected,
+        })
     }
 
     /// The store and allowlist for `allowed` entries (`BUCKET[/PREFIX]`, as

@@ -389,7 +389,7 @@ fn a_batch_no_pipe_can_send_gets_a_warning() {
 /// carries.
 #[test]
 fn invoke_decodes_registry_values_and_resolve_decode_restores_their_json() {
-    use common::registry::{ConfluentRegistry, batch, produce};
+    use common::registry::{ConfluentRegistry, produce};
     let registry = ConfluentRegistry::start(None);
     let mut produced = produce(&["confluent", &registry.url]);
     // One Avro record, one JSON Schema record and the large one: a batch an event bus takes.
@@ -405,15 +405,7 @@ fn invoke_decodes_registry_values_and_resolve_decode_restores_their_json() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("batch.json");
-    std::fs::write(
-        &input,
-        batch(
-            produced
-                .iter()
-                .map(|p| (p.topic.as_str(), p.key.as_deref(), p.value.as_slice())),
-        ),
-    )
-    .unwrap();
+    std::fs::write(&input, common::registry::produced_batch(&produced)).unwrap();
     let store = dir.path().join("store");
     let env = [
         ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent".to_string()),

@@ -59,11 +59,7 @@ fn enricher(decoder: Arc<RegistryDecoder>) -> (Enricher, Arc<MemoryStore>) {
 }
 
 fn request(records: &[Produced]) -> Vec<u8> {
-    batch(
-        records
-            .iter()
-            .map(|r| (r.topic.as_str(), r.key.as_deref(), r.value.as_slice())),
-    )
+    common::registry::produced_batch(records)
 }
 
 async fn events(enricher: &Enricher, body: &[u8]) -> Vec<Value> {
@@ -94,17 +90,25 @@ async fn confluent_avro_and_json_schema_values_are_decoded_once_per_schema() {
     // A second batch and a third: no more requests, one per schema id in all.
     events(&enricher, &body).await;
     events(&enricher, &body).await;
-    let mut ids: Vec<u64> = small.iter().map(|p| p.schema.as_u64().unwrap()).collect();
+    let mut ids: Vec<u64> = small.iter().filter_map(|p| p.schema.as_u64()).collect();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(
         ids.len(),
-        5,
-        "Order, Shipped, string, Shipment and shop.proto"
+        6,
+        "Order, Shipped, string, bytes, Shipment and shop.proto"
     );
     for id in ids {
         let route = format!("GET /schemas/ids/{id}");
         assert_eq!(registry.requests(&route), 1, "id {id}");
+    }
+    // Schemas named by GUID in a header (Order, shop.proto): fetched by GUID, once each.
+    let mut guids: Vec<&str> = small.iter().filter_map(|p| p.schema.as_str()).collect();
+    guids.sort_unstable();
+    guids.dedup();
+    assert_eq!(guids.len(), 2, "Order and shop.proto, by GUID");
+    for guid in guids {
+        assert_eq!(registry.requests(&format!("GET /schemas/guids/{guid}")), 1);
     }
     // Shipped refers to Party, which refers to Address: each fetched once, by subject and version.
     let shipped = small.iter().position(|p| p.topic == "shipped").unwrap();
@@ -114,13 +118,14 @@ async fn confluent_avro_and_json_schema_values_are_decoded_once_per_schema() {
     );
     assert_eq!(registry.requests("GET /subjects/party/versions/1"), 1);
     assert_eq!(registry.requests("GET /subjects/address/versions/1"), 1);
-    // Each schema compiled once, whatever the number of batches.
-    assert_eq!(decoder.schemas_compiled(), 5);
-    // shop.proto imports party.proto, which imports address.proto: the same, by file name.
-    assert_eq!(registry.requests("GET /subjects/party.proto/versions/1"), 1);
+    // Each schema compiled once per id it is named by, whatever the number of batches.
+    assert_eq!(decoder.schemas_compiled(), 8);
+    // shop.proto imports party.proto, which imports address.proto: the same, by file name,
+    // once for each name shop.proto goes by here (its id, and its GUID in a header).
+    assert_eq!(registry.requests("GET /subjects/party.proto/versions/1"), 2);
     assert_eq!(
         registry.requests("GET /subjects/address.proto/versions/1"),
-        1
+        2
     );
 }
 
@@ -471,4 +476,295 @@ async fn protobuf_failures_are_dead_letters_by_cause() {
             .unwrap()
             .contains("does not compile")
     );
+}
+
+/// Confluent's header-carried schema ids: a header that is no id is a dead letter of its own
+/// code, and a record with a header naming a GUID the registry does not have is `schema-not-found`.
+#[tokio::test(flavor = "multi_thread")]
+async fn schema_id_headers_that_are_not_ids_are_dead_letters_of_their_own() {
+    let registry = ConfluentRegistry::start(None);
+    let produced = produce(&["confluent", &registry.url]);
+    let by_header = produced
+        .iter()
+        .find(|p| p.schema.is_string() && p.value_encoding == "avro")
+        .unwrap()
+        .clone();
+    let mut bad_magic = by_header.clone();
+    bad_magic.headers = vec![("__value_schema_id".into(), vec![7; 17])];
+    let mut cut = by_header.clone();
+    cut.headers = vec![("__value_schema_id".into(), vec![1, 2, 3])];
+    let mut unknown = by_header.clone();
+    unknown.headers = vec![(
+        "__value_schema_id".into(),
+        [&[1u8][..], &[0xab; 16]].concat(),
+    )];
+    // Java's DualSchemaIdDeserializer reads the last header of the name.
+    let mut last_wins = by_header.clone();
+    last_wins
+        .headers
+        .insert(0, ("__value_schema_id".into(), vec![7; 17]));
+    let (enricher, store) = enricher(confluent_decoder(&registry, Fields::default()));
+    let events = events(
+        &enricher,
+        &request(&[by_header, bad_magic, cut, unknown, last_wins]),
+    )
+    .await;
+    assert_eq!(events[0]["valueEncoding"], "avro", "{}", events[0]);
+    for event in &events[1..3] {
+        assert_eq!(event["error"]["code"], "invalid-schema-id", "{event}");
+    }
+    assert_eq!(
+        events[3]["error"]["code"], "schema-not-found",
+        "{}",
+        events[3]
+    );
+    assert!(
+        events[3]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("abababab-abab-abab-abab-abababababab")
+    );
+    assert_eq!(events[4]["valueEncoding"], "avro", "{}", events[4]);
+    assert_eq!(
+        store.objects().len(),
+        3,
+        "the three dead letters' raw records"
+    );
+}
+
+/// A schema the registry refuses to these credentials, while it serves them others, is a dead
+/// letter (`schema-access-denied`): retrying cannot grant a permission. Credentials refused for
+/// everything still fail the invocation, naming what to check.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_schema_the_registry_refuses_is_a_dead_letter_credentials_refused_everywhere_fail() {
+    let registry = ConfluentRegistry::start(None);
+    let produced = produce(&["confluent", &registry.url]);
+    let order = produced[0].clone();
+    let denied_id = order.schema.as_u64().unwrap();
+    let shipment = produced
+        .iter()
+        .find(|p| p.topic == "shipments")
+        .unwrap()
+        .clone();
+    registry.reset();
+    registry.deny(&[denied_id], false);
+    let (pipeline, store) = enricher(confluent_decoder(&registry, Fields::default()));
+    let first = events(&pipeline, &request(&[order.clone(), shipment.clone()])).await;
+    assert_eq!(
+        first[0]["error"]["code"], "schema-access-denied",
+        "{}",
+        first[0]
+    );
+    assert!(
+        first[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("403")
+    );
+    assert_eq!(first[1]["valueEncoding"], "jsonschema");
+    let dead = store.objects().into_values().next().unwrap();
+    assert_eq!(dead.metadata["error-code"], "schema-access-denied");
+    // Once granted, the same record decodes (the refusal is not remembered).
+    registry.deny(&[], false);
+    let again = events(&pipeline, &request(std::slice::from_ref(&order))).await;
+    assert_eq!(again[0]["valueEncoding"], "avro", "{}", again[0]);
+    // Refused everything: not a dead letter, a failed invocation that Pipes retries.
+    registry.deny(&[], true);
+    let (enricher, _) = enricher(confluent_decoder(&registry, Fields::default()));
+    let err = enricher.enrich(&request(&[order]), None).await.unwrap_err();
+    assert!(matches!(err, EnrichError::Decode(_)), "{err}");
+    assert!(err.to_string().contains("credentials"), "{err}");
+}
+
+/// Glue answers AccessDeniedException for a schema in a registry the function's role may not
+/// read: a dead letter naming the ARN the service named. The answer comes from a stand-in for
+/// the Glue endpoint (moto does not enforce IAM) in the service's wire form (awsJson1.1).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_glue_schema_the_role_may_not_read_is_a_dead_letter() {
+    let arn = "arn:aws:glue:us-east-1:123456789012:schema/default-registry/orders";
+    let body = format!(
+        r#"{{"__type":"AccessDeniedException","Message":"User: arn:aws:sts::123456789012:assumed-role/fn/claim-check is not authorized to perform: glue:GetSchemaVersion on resource: {arn} because no identity-based policy allows the glue:GetSchemaVersion action"}}"#
+    );
+    let endpoint = common::answer_every_request(
+        400,
+        &[
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("x-amzn-ErrorType", "AccessDeniedException"),
+        ],
+        body.as_bytes(),
+    );
+    let value = [&[3u8, 0][..], &[0x5a; 16], b"\x02a"].concat();
+    let (enricher, store) = enricher(glue_decoder(&endpoint).await);
+    let events = events(&enricher, &batch([("orders", None, value.as_slice())])).await;
+    assert_eq!(
+        events[0]["error"]["code"], "schema-access-denied",
+        "{}",
+        events[0]
+    );
+    assert!(
+        events[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(arn),
+        "{}",
+        events[0]
+    );
+    assert_eq!(store.objects().len(), 1, "the raw record, for reemit");
+}
+
+/// `CLAIM_CHECK_OFFLOAD_DECODED=json`: a claim-checked Avro value is stored as the JSON it
+/// decodes to, the claim check says so, and resolve gives that JSON without a registry.
+#[tokio::test(flavor = "multi_thread")]
+async fn offloaded_decoded_values_store_their_json() {
+    use kafka_claim_check::store::object::StoredForm;
+    let registry = ConfluentRegistry::start(None);
+    let produced = produce(&["confluent", &registry.url]);
+    let large = produced.iter().find(|p| p.large).unwrap().clone();
+    let settings = Settings {
+        offload_decoded: StoredForm::Json,
+        ..Settings::default()
+    };
+    let (enricher, store) =
+        common::memory_enricher(settings, confluent_decoder(&registry, Fields::default()));
+    let events = events(&enricher, &request(std::slice::from_ref(&large))).await;
+    let claim = &events[0]["claimCheck"];
+    assert_eq!(claim["storedAs"], "json", "{}", events[0]);
+    assert_eq!(claim["valueEncoding"], "avro");
+    assert_eq!(claim["contentType"], "application/json");
+    let object = store.objects().into_values().next().unwrap();
+    let stored: Value = serde_json::from_slice(&object.body).unwrap();
+    assert!(common::json_equivalent(&stored, &large.expected_value));
+    assert_eq!(claim["size"], object.body.len());
+    assert_eq!(claim["sha256"], common::sha256_hex(&object.body));
+    let resolver = Resolver::new(store.clone(), Allowlist::new(["claims"]));
+    let resolved = resolver.resolve(&events[0].to_string()).await.unwrap();
+    assert!(resolved.decoded, "the stored bytes are the decoded JSON");
+    assert_eq!(resolved.bytes.as_deref(), Some(&object.body[..]));
+}
+
+/// A registry behind a private CA that requires a client certificate (mutual TLS): with the CA
+/// and the client certificate (its PKCS#8 key encrypted, as the secret holds it) values decode;
+/// without the CA, or without the certificate, the invocation fails (Pipes retries) and says so.
+/// The PKI is made for the test by `make_certs.py`, the server is Python's `ssl`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry_behind_a_private_ca_with_mutual_tls() {
+    use common::registry::Pki;
+    use kafka_claim_check::decode::registry::{ClientCertificate, RootCertificate, Tls};
+    let pki = Pki::make();
+    let registry = ConfluentRegistry::start_tls(&pki);
+    let produced = produce_over_tls(&registry, &pki);
+    let order = produced[0].clone();
+    let tls = Tls {
+        root_ca: Some(RootCertificate {
+            certificate: pki.read("ca.pem"),
+        }),
+        client: Some(ClientCertificate {
+            certificate: pki.read("client.pem"),
+            private_key: pki.read("client-key.pem"),
+            private_key_password: Some(Pki::PASSWORD.into()),
+        }),
+    };
+    assert!(
+        tls.client
+            .as_ref()
+            .unwrap()
+            .private_key
+            .contains("ENCRYPTED PRIVATE KEY")
+    );
+    let decoder = |tls: &Tls| {
+        let source = ConfluentSource::with_tls(vec![registry.url.clone()], None, tls).unwrap();
+        Arc::new(RegistryDecoder::new(
+            Arc::new(source),
+            Framing::Confluent,
+            Fields::default(),
+        ))
+    };
+    let (pipeline, _) = enricher(decoder(&tls));
+    let decoded = events(&pipeline, &request(std::slice::from_ref(&order))).await;
+    assert_decoded(std::slice::from_ref(&order), &decoded, "confluent");
+    // The system roots alone do not know the private CA.
+    let no_ca = Tls {
+        root_ca: None,
+        ..tls.clone()
+    };
+    let err = enricher(decoder(&no_ca))
+        .0
+        .enrich(&request(std::slice::from_ref(&order)), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EnrichError::Decode(_)), "{err}");
+    // The server requires a client certificate.
+    let no_client = Tls {
+        client: None,
+        ..tls.clone()
+    };
+    let err = enricher(decoder(&no_client))
+        .0
+        .enrich(&request(&[order]), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EnrichError::Decode(_)), "{err}");
+    // A wrong password is refused when the client is built, naming the secret's field.
+    let wrong = Tls {
+        client: Some(ClientCertificate {
+            private_key_password: Some("wrong".into()),
+            ..tls.client.clone().unwrap()
+        }),
+        ..tls
+    };
+    let err = ConfluentSource::with_tls(vec![registry.url.clone()], None, &wrong).unwrap_err();
+    assert!(err.to_string().contains("privateKeyPassword"), "{err}");
+}
+
+/// Records produced by the Confluent serializers against a registry on HTTPS with mutual TLS.
+fn produce_over_tls(registry: &ConfluentRegistry, pki: &common::registry::Pki) -> Vec<Produced> {
+    common::registry::produce_with(
+        &["confluent", &registry.url],
+        &[
+            ("REGISTRY_CA", pki.path("ca.pem").display().to_string()),
+            (
+                "REGISTRY_CLIENT_CERT",
+                pki.path("client.pem").display().to_string(),
+            ),
+            (
+                "REGISTRY_CLIENT_KEY",
+                pki.path("client-key.pem").display().to_string(),
+            ),
+            (
+                "REGISTRY_CLIENT_KEY_PASSWORD",
+                common::registry::Pki::PASSWORD.into(),
+            ),
+        ],
+    )
+}
+
+/// `CLAIM_CHECK_PROTOBUF_DEFAULTS=include`: Protobuf fields without presence at their default value
+/// are printed, so that a rule can match `0` or `false`.
+#[tokio::test(flavor = "multi_thread")]
+async fn protobuf_defaults_are_printed_when_asked_for() {
+    use kafka_claim_check::decode::codec::CodecOptions;
+    let registry = ConfluentRegistry::start(None);
+    let produced = produce(&["confluent", &registry.url]);
+    // The nested Order.Line: sku and quantity set, price_micros 0, no discounts.
+    let line = produced
+        .iter()
+        .find(|p| {
+            p.message.as_ref().and_then(Value::as_str) == Some("shop.v1.Order.Line")
+                && p.schema.is_u64()
+        })
+        .unwrap()
+        .clone();
+    let plain = enricher(confluent_decoder(&registry, Fields::default())).0;
+    let value = &events(&plain, &request(std::slice::from_ref(&line))).await[0]["value"];
+    assert!(value.get("price_micros").is_none(), "{value}");
+    let source = ConfluentSource::new(vec![registry.url.clone()], None).unwrap();
+    let decoder = RegistryDecoder::new(Arc::new(source), Framing::Confluent, Fields::default())
+        .with_options(CodecOptions {
+            protobuf_defaults: true,
+        });
+    let with_defaults = enricher(Arc::new(decoder)).0;
+    let value = &events(&with_defaults, &request(&[line])).await[0]["value"];
+    assert_eq!(value["price_micros"], "0", "{value}");
+    assert_eq!(value["discounts"], serde_json::json!([]), "{value}");
+    assert_eq!(value["sku"], "SKU-2");
 }

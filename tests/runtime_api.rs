@@ -435,48 +435,69 @@ async fn each_target_setting_gets_responses_its_target_accepts() {
 
 /// Registry-framed values decoded by the function as Lambda runs it, with the registry named by
 /// its settings: a Confluent-API registry requiring basic auth, its credentials in a Secrets
-/// Manager secret (moto's) read at cold start (records from confluent-kafka's serializers) and the
-/// Glue Schema Registry API of moto (records from AWS's Glue serializer), each value compared
-/// with fastavro's reading of the same datum.
+/// Manager secret (moto's) read at cold start (records from confluent-kafka's serializers); the
+/// Glue Schema Registry API of moto (records from AWS's Glue serializer); and a Confluent-API
+/// registry on HTTPS behind a private CA requiring a client certificate, both in secrets; each
+/// value compared with fastavro's reading of the same datum.
 #[tokio::test(flavor = "multi_thread")]
 async fn registry_framed_values_are_decoded_under_the_runtime_api() {
-    use common::registry::{ConfluentRegistry, Moto, assert_decoded, batch, produce};
+    use common::registry::{ConfluentRegistry, Moto, Pki, assert_decoded, produce, produce_with};
     let server = SeaweedFs::start();
     let bucket = server.bucket("registry").await;
     let confluent = ConfluentRegistry::start(Some("KEY:SECRET"));
     let moto = Moto::start();
-    // The registry's credentials in Secrets Manager (moto's), read by the function at cold start.
-    let secret = std::process::Command::new(common::repo().join(".venv/bin/aws"))
-        .args([
-            "--endpoint-url",
-            &moto.endpoint,
-            "--region",
-            "us-east-1",
-            "--output",
-            "text",
-        ])
-        .args([
-            "--query",
-            "ARN",
-            "secretsmanager",
-            "create-secret",
-            "--name",
-            "registry",
-        ])
-        .args([
-            "--secret-string",
-            r#"{"username": "KEY", "password": "SECRET"}"#,
-        ])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .unwrap();
-    assert!(
-        secret.status.success(),
-        "{}",
-        String::from_utf8_lossy(&secret.stderr)
+    // Secrets in Secrets Manager (moto's), read by the function at cold start.
+    let create_secret = |name: &str, value: &str| {
+        let secret = std::process::Command::new(common::repo().join(".venv/bin/aws"))
+            .args([
+                "--endpoint-url",
+                &moto.endpoint,
+                "--region",
+                "us-east-1",
+                "--output",
+                "text",
+            ])
+            .args([
+                "--query",
+                "ARN",
+                "secretsmanager",
+                "create-secret",
+                "--name",
+                name,
+            ])
+            .args(["--secret-string", value])
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap();
+        assert!(
+            secret.status.success(),
+            "{}",
+            String::from_utf8_lossy(&secret.stderr)
+        );
+        String::from_utf8(secret.stdout).unwrap().trim().to_string()
+    };
+    // The registry's credentials.
+    let secret_arn = create_secret("registry", r#"{"username": "KEY", "password": "SECRET"}"#);
+    // A registry behind a private CA requiring a client certificate, its CA and the function's
+    // certificate (an encrypted PKCS#8 key and its password) in secrets of the forms Lambda's
+    // Kafka event-source mapping reads (SERVER_ROOT_CA_CERTIFICATE, CLIENT_CERTIFICATE_TLS_AUTH).
+    let pki = Pki::make();
+    let tls_registry = ConfluentRegistry::start_tls(&pki);
+    let root_ca_arn = create_secret(
+        "registry-ca",
+        &serde_json::json!({"certificate": pki.read("ca.pem")}).to_string(),
     );
-    let secret_arn = String::from_utf8(secret.stdout).unwrap().trim().to_string();
+    let client_cert_arn = create_secret(
+        "registry-client",
+        &serde_json::json!({
+            "certificate": pki.read("client.pem"),
+            "privateKey": pki.read("client-key.pem"),
+            "privateKeyPassword": Pki::PASSWORD,
+        })
+        .to_string(),
+    );
+    let tls_env = |name: &'static str, file: &str| (name, pki.path(file).display().to_string());
     let runs = [
         (
             produce(&["confluent", &confluent.url, "KEY:SECRET"]),
@@ -498,6 +519,34 @@ async fn registry_framed_values_are_decoded_under_the_runtime_api() {
                 ("AWS_ENDPOINT_URL_GLUE", moto.endpoint.clone()),
             ],
         ),
+        (
+            produce_with(
+                &["confluent", &tls_registry.url],
+                &[
+                    tls_env("REGISTRY_CA", "ca.pem"),
+                    tls_env("REGISTRY_CLIENT_CERT", "client.pem"),
+                    tls_env("REGISTRY_CLIENT_KEY", "client-key.pem"),
+                    ("REGISTRY_CLIENT_KEY_PASSWORD", Pki::PASSWORD.to_string()),
+                ],
+            ),
+            vec![
+                ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent".to_string()),
+                ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", tls_registry.url.clone()),
+                (
+                    "CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN",
+                    root_ca_arn,
+                ),
+                (
+                    "CLAIM_CHECK_SCHEMA_REGISTRY_CLIENT_CERT_SECRET_ARN",
+                    client_cert_arn,
+                ),
+                ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
+                (
+                    "CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS",
+                    "key,value".to_string(),
+                ),
+            ],
+        ),
     ];
     for (produced, registry_env) in runs {
         let registry = registry_env[0].1.clone();
@@ -507,11 +556,7 @@ async fn registry_framed_values_are_decoded_under_the_runtime_api() {
         // Batches of at most 10 records, as a pipe to an event bus sends them.
         let mut events: Vec<Value> = Vec::new();
         for chunk in produced.chunks(10) {
-            let body = batch(
-                chunk
-                    .iter()
-                    .map(|p| (p.topic.as_str(), p.key.as_deref(), p.value.as_slice())),
-            );
+            let body = common::registry::produced_batch(chunk);
             let (status, response) = watch.invoke(&body);
             assert_eq!(
                 status,

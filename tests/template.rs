@@ -941,6 +941,8 @@ fn every_other_constrained_parameter_at_its_boundary() {
         ("CLAIM_CHECK_UPLOAD_CONCURRENCY", "64"),
         ("CLAIM_CHECK_METRICS_NAMESPACE", "Kafka/Claims"),
         ("CLAIM_CHECK_KEY_PREFIX", "claims/"),
+        ("CLAIM_CHECK_OFFLOAD_DECODED", "json"),
+        ("CLAIM_CHECK_OFFLOAD_DECODED", "framed"),
     ] {
         let lookup = |name: &str| (name == variable).then(|| value.to_string());
         let settings = Settings::from_lookup(lookup);
@@ -1050,6 +1052,36 @@ fn schema_registry_parameters_are_refused_where_the_function_would_refuse_them()
         &msk_with(&[("SchemaRegistry", "karapace")]),
         "SchemaRegistry",
     );
+    // The TLS secrets: ARNs, and for a Confluent registry only.
+    for parameter in [
+        "SchemaRegistryClientCertSecretArn",
+        "SchemaRegistryRootCaSecretArn",
+    ] {
+        boundary(
+            &msk_with(&[confluent, url, (parameter, secret)]),
+            &msk_with(&[confluent, url, (parameter, "registry-ca")]),
+            parameter,
+        );
+        boundary(
+            &msk_with(&[confluent, url, (parameter, secret)]),
+            &msk_with(&[
+                ("SchemaRegistry", "glue"),
+                ("GlueRegistryName", "r"),
+                (parameter, secret),
+            ]),
+            "RegistryUrlAndSecretAreForConfluent",
+        );
+    }
+    boundary(
+        &msk_with(&[("ProtobufDefaults", "include")]),
+        &msk_with(&[("ProtobufDefaults", "yes")]),
+        "ProtobufDefaults",
+    );
+    boundary(
+        &msk_with(&[("OffloadDecoded", "json")]),
+        &msk_with(&[("OffloadDecoded", "decoded")]),
+        "OffloadDecoded",
+    );
     // What the template accepts, the function accepts.
     for pairs in [
         vec![
@@ -1061,6 +1093,14 @@ fn schema_registry_parameters_are_refused_where_the_function_would_refuse_them()
         vec![
             ("CLAIM_CHECK_SCHEMA_REGISTRY", "glue"),
             ("CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS", "key"),
+            ("CLAIM_CHECK_PROTOBUF_DEFAULTS", "include"),
+        ],
+        vec![
+            ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", "http://a:8081,https://b"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_CLIENT_CERT_SECRET_ARN", secret),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN", secret),
+            ("CLAIM_CHECK_PROTOBUF_DEFAULTS", "omit"),
         ],
     ] {
         let found = RegistrySettings::from_lookup(|name| {
@@ -1071,6 +1111,10 @@ fn schema_registry_parameters_are_refused_where_the_function_would_refuse_them()
         });
         assert!(found.is_ok(), "{pairs:?}: {found:?}");
     }
+}
+
+fn conditions_of_template() -> Value {
+    template()["Conditions"].clone()
 }
 
 #[test]
@@ -1100,7 +1144,26 @@ fn the_function_reads_only_the_registry_it_is_given() {
         secret["Resource"],
         json!({"Ref": "SchemaRegistrySecretArn"})
     );
+    for (condition, parameter) in [
+        ("HasRegistryClientCert", "SchemaRegistryClientCertSecretArn"),
+        ("HasRegistryRootCa", "SchemaRegistryRootCaSecretArn"),
+    ] {
+        let statement = conditional[condition];
+        assert_eq!(statement["Action"], "secretsmanager:GetSecretValue");
+        assert_eq!(statement["Resource"], json!({"Ref": parameter}));
+        assert!(
+            conditions_of_template()[condition]
+                .to_string()
+                .contains("confluent")
+        );
+    }
     assert_eq!(conditional["HasRegistrySecretKey"]["Action"], "kms:Decrypt");
+    assert!(
+        conditions_of_template()["HasRegistrySecretKey"]
+            .to_string()
+            .contains("HasAnyRegistrySecret"),
+        "the key decrypts every registry secret"
+    );
     let conditions = &template()["Conditions"];
     assert!(conditions["UsesGlueRegistry"].to_string().contains("glue"));
     assert!(

@@ -99,6 +99,8 @@ pub struct Resolved {
     /// True when the bytes were checked against a size and SHA-256 from the event (always true
     /// for this function's claim checks; false for inline values and connector pointers).
     pub verified: bool,
+    /// The record's headers, as the event carries them (a schema id may be in one).
+    pub headers: Vec<crate::record::Header>,
     /// True when `bytes` are the JSON a registry-framed value decodes to rather than the
     /// record's bytes: always for an inline value a codec decoded (the event carries it
     /// decoded), and for a claim check after [`Resolved::decode_registry_value`].
@@ -125,7 +127,7 @@ impl Resolved {
             return Ok(());
         };
         if let Some(crate::decode::Decoded::Converted(converted)) =
-            decoder.decode_value(bytes).await?
+            decoder.decode_value(bytes, &self.headers).await?
         {
             self.bytes = Some(Bytes::from(converted.json));
             self.content_type = Some("application/json".to_string());
@@ -196,8 +198,11 @@ impl Resolver {
     /// [`ResolveError`]: the event is not one of ours, its pointer is not allowed, or the object is
     /// missing, of the wrong size or hash, or unreadable.
     pub async fn resolve(&self, event: &str) -> Result<Resolved, ResolveError> {
-        let ReadEvent { coordinates, body } =
-            read_event(event).map_err(|e| ResolveError::NotAClaimCheck(e.0))?;
+        let ReadEvent {
+            coordinates,
+            headers,
+            body,
+        } = read_event(event).map_err(|e| ResolveError::NotAClaimCheck(e.0))?;
         let resolved = |form, bytes, encoding: Option<Encoding>, content_type| Resolved {
             form,
             bytes,
@@ -207,6 +212,7 @@ impl Resolver {
             claim_check: None,
             error_code: None,
             verified: false,
+            headers: headers.clone(),
             decoded: false,
         };
         let (claim, error_code) = match body {
@@ -253,6 +259,8 @@ impl Resolver {
             Some(claim.size),
             &claim.sha256,
         )?;
+        // With CLAIM_CHECK_OFFLOAD_DECODED=json the object holds the decoded JSON already.
+        let decoded = claim.stored_as.as_deref() == Some("json");
         Ok(Resolved {
             form,
             bytes: Some(fetched.body),
@@ -262,7 +270,8 @@ impl Resolver {
             claim_check: Some(claim),
             error_code,
             verified: true,
-            decoded: false,
+            headers,
+            decoded,
         })
     }
 

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 
 use super::{Decoded, Decoder, Field, Shown, Undecodable};
 use crate::json::is_strict_json;
+use crate::record::Header;
 
 /// Plain bytes: values as JSON, text or base64 ([`classify`]); keys and header values as JSON
 /// only when they are an object or an array ([`classify_key`]). Never fails.
@@ -20,7 +21,7 @@ pub struct Classifier;
 
 #[async_trait]
 impl Decoder for Classifier {
-    fn decode(&self, field: Field, bytes: &[u8]) -> Result<Decoded, Undecodable> {
+    fn decode(&self, field: Field, bytes: &[u8], _: &[Header]) -> Result<Decoded, Undecodable> {
         Ok(Decoded::Plain(match field {
             Field::Value => classify(bytes),
             Field::Key | Field::Header => classify_key(bytes),
@@ -69,7 +70,7 @@ mod tests {
 
     #[test]
     fn the_classifier_shows_values_by_the_value_rule_and_keys_by_the_key_rule() {
-        let shown = |field, bytes: &[u8]| Classifier.decode(field, bytes).unwrap().shown();
+        let shown = |field, bytes: &[u8]| Classifier.decode(field, bytes, &[]).unwrap().shown();
         assert_eq!(shown(Field::Value, b"42"), Shown::Json);
         assert_eq!(shown(Field::Key, b"42"), Shown::Text);
         assert_eq!(shown(Field::Header, b"42"), Shown::Text);

@@ -28,7 +28,7 @@ use async_trait::async_trait;
 
 pub use classify::{Classifier, classify, classify_key, is_text};
 
-use crate::record::Record;
+use crate::record::{Header, Record};
 
 /// Which part of a record bytes come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -273,9 +273,15 @@ pub trait Decoder: Send + Sync {
         Ok(())
     }
 
-    /// Decides how `bytes` of `field` are shown.
+    /// Decides how `bytes` of `field` are shown; `headers` are the record's (a schema id may be
+    /// in one).
     ///
     /// # Errors
     /// [`Undecodable`] when the bytes do not decode as their framing says.
-    fn decode(&self, field: Field, bytes: &[u8]) -> Result<Decoded, Undecodable>;
+    fn decode(
+        &self,
+        field: Field,
+        bytes: &[u8],
+        headers: &[Header],
+    ) -> Result<Decoded, Undecodable>;
 }

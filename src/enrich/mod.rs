@@ -37,7 +37,7 @@ use crate::policy::{
     DEFAULT_ENVELOPE_RESERVE_BYTES, DEFAULT_MAX_EVENT_BYTES, Item, Limits, OffloadMode, Target,
 };
 use crate::record::{self, Record};
-use crate::store::object;
+use crate::store::object::{self, StoredForm};
 use crate::store::{PayloadStore, Sse};
 use slot::{Fate, Mover, Slot};
 
@@ -74,6 +74,8 @@ pub struct Settings {
     pub offload: OffloadMode,
     /// `CLAIM_CHECK_KEEP_POINTERS`: JSON pointers copied into a claim check's trimmed `value`.
     pub keep_pointers: Vec<String>,
+    /// `CLAIM_CHECK_OFFLOAD_DECODED`: what a claim check of a value a codec decoded stores.
+    pub offload_decoded: StoredForm,
     /// `CLAIM_CHECK_SSE` and `CLAIM_CHECK_KMS_KEY_ID`.
     pub sse: Sse,
     /// `CLAIM_CHECK_EXPECTED_BUCKET_OWNER`: account id the bucket must belong to.
@@ -97,6 +99,7 @@ impl Default for Settings {
             envelope_reserve_bytes: DEFAULT_ENVELOPE_RESERVE_BYTES,
             offload: OffloadMode::Auto,
             keep_pointers: Vec::new(),
+            offload_decoded: StoredForm::Framed,
             sse: Sse::BucketDefault,
             expected_bucket_owner: None,
             upload_concurrency: 16,

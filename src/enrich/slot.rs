@@ -11,7 +11,7 @@ use crate::event::write;
 use crate::policy::{self, Item, Overflow, Shrink, Verdict};
 use crate::record::{Coordinates, Record};
 use crate::store::StoredObject;
-use crate::store::object;
+use crate::store::object::{self, StoredForm};
 
 /// What a record becomes.
 pub(super) enum Fate {
@@ -97,7 +97,9 @@ impl Enricher {
         record: Record,
     ) -> Result<Slot<'a>, Undecodable> {
         let decode = |field, bytes: Option<&Vec<u8>>| {
-            bytes.map(|b| self.decoder.decode(field, b)).transpose()
+            bytes
+                .map(|b| self.decoder.decode(field, b, &record.headers))
+                .transpose()
         };
         let value = decode(Field::Value, record.value.as_ref())?;
         let key = decode(Field::Key, record.key.as_ref())?;
@@ -163,14 +165,21 @@ impl Enricher {
             return;
         };
         let encoding = decoded.encoding();
+        // What the object holds: the record's bytes, or the JSON a codec decoded them to.
+        let json = match (decoded, self.settings.offload_decoded) {
+            (Decoded::Converted(converted), StoredForm::Json) => Some(&converted.json),
+            _ => None,
+        };
         let (claim, sha256) = object::payload_claim(
             &self.settings.key_prefix,
             self.store.as_ref(),
             &record.coordinates,
-            value,
+            json.map_or(value, Vec::as_slice),
             encoding,
             decoded.schema(),
+            json.is_some(),
         );
+        let json = json.map(|j| Bytes::copy_from_slice(j));
         // Pointers are kept from the JSON the value is shown as.
         let kept = match decoded.shown() {
             Shown::Json => {
@@ -193,12 +202,15 @@ impl Enricher {
         }
         let coordinates = record.coordinates.clone();
         // The event no longer needs the value: the object takes it without a copy.
-        let body = slot
-            .record
-            .as_mut()
-            .and_then(|r| r.value.take())
-            .map(Bytes::from)
-            .unwrap_or_default();
+        let body = match json {
+            Some(json) => json,
+            None => slot
+                .record
+                .as_mut()
+                .and_then(|r| r.value.take())
+                .map(Bytes::from)
+                .unwrap_or_default(),
+        };
         let object = object::payload_object(&claim, sha256, &coordinates, encoding, body);
         slot.fate = Fate::Claim { event, object };
     }

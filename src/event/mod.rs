@@ -46,6 +46,10 @@ pub struct ClaimCheck {
     /// inline event).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_schema: Option<serde_json::Value>,
+    /// `json` when the object holds the JSON a codec decoded the value to
+    /// (`CLAIM_CHECK_OFFLOAD_DECODED=json`) rather than the record's bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_as: Option<String>,
 }
 
 impl ClaimCheck {

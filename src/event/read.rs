@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use super::{ClaimCheck, DATAREF_JSON_PATH};
 use crate::decode::{Encoding, Shown};
 use crate::json::from_base64;
-use crate::record::Coordinates;
+use crate::record::{Coordinates, Header};
 
 /// The input is not an event of this function or of the AWS Kafka connector; says why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +22,9 @@ pub struct NotAnEvent(pub String);
 pub struct ReadEvent {
     /// The record's coordinates, as the event gives them.
     pub coordinates: Coordinates,
+    /// The record's headers as bytes, read back by their `headerEncodings` (empty when the event
+    /// has none, or none that can be read back).
+    pub headers: Vec<Header>,
     /// What the event holds.
     pub body: Body,
 }
@@ -79,6 +82,10 @@ struct Fields<'a> {
     timestamp: Option<i64>,
     #[serde(default, rename = "timestampType")]
     timestamp_type: Option<String>,
+    #[serde(borrow, default)]
+    headers: Option<&'a RawValue>,
+    #[serde(default, rename = "headerEncodings")]
+    header_encodings: Option<Vec<Option<String>>>,
     #[serde(borrow, default)]
     value: Option<&'a RawValue>,
     /// Missing: `None`; `null`: `Some(None)`.
@@ -145,7 +152,14 @@ pub fn read_event(text: &str) -> Result<ReadEvent, NotAnEvent> {
         timestamp: fields.timestamp,
         timestamp_type: fields.timestamp_type.clone(),
     };
-    let event = |body| Ok(ReadEvent { coordinates, body });
+    let headers = read_headers(fields.headers, fields.header_encodings.as_deref());
+    let event = |body| {
+        Ok(ReadEvent {
+            coordinates,
+            headers,
+            body,
+        })
+    };
 
     if let Some(claim) = fields.claim_check {
         return match fields.error {
@@ -212,6 +226,54 @@ pub fn read_event(text: &str) -> Result<ReadEvent, NotAnEvent> {
             .ok_or_else(|| not_ours("a base64 `value` is not base64"))?,
     };
     event(Body::Inline(Some(InlineValue { bytes, encoding })))
+}
+
+/// The headers back as bytes: `[{"name": value}, …]` read by the parallel `headerEncodings`.
+/// Anything that does not read back leaves the list empty (headers are context for decoding a
+/// claim-checked value, not what `resolve` returns).
+fn read_headers(headers: Option<&RawValue>, encodings: Option<&[Option<String>]>) -> Vec<Header> {
+    let (Some(headers), Some(encodings)) = (headers, encodings) else {
+        return Vec::new();
+    };
+    let Ok(list) =
+        serde_json::from_str::<Vec<std::collections::BTreeMap<String, &RawValue>>>(headers.get())
+    else {
+        return Vec::new();
+    };
+    if list.len() != encodings.len() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (entry, encoding) in list.iter().zip(encodings) {
+        let Some((name, value)) = entry.iter().next().filter(|_| entry.len() == 1) else {
+            return Vec::new();
+        };
+        let value = match encoding
+            .as_deref()
+            .and_then(Encoding::parse)
+            .map(Encoding::shown)
+        {
+            None if value.get() == "null" => None,
+            Some(Shown::Json) => Some(value.get().as_bytes().to_vec()),
+            Some(Shown::Text) => match serde_json::from_str::<String>(value.get()) {
+                Ok(text) => Some(text.into_bytes()),
+                Err(_) => return Vec::new(),
+            },
+            Some(Shown::Base64) => match serde_json::from_str::<String>(value.get())
+                .ok()
+                .and_then(|s| from_base64(&s).ok())
+            {
+                Some(bytes) => Some(bytes),
+                None => return Vec::new(),
+            },
+            None => return Vec::new(),
+        };
+        out.push(Header {
+            name: name.clone(),
+            value,
+        });
+    }
+    out
 }
 
 /// `arn:aws:s3:::BUCKET/KEY` (any partition) into bucket and key.

@@ -246,8 +246,9 @@ mod tests {
 
     /// The head as the pipeline writes it with the plain-bytes decoder.
     fn write_head(out: &mut Vec<u8>, record: &Record) {
-        let shown =
-            |field, bytes: Option<&Vec<u8>>| bytes.map(|b| Classifier.decode(field, b).unwrap());
+        let shown = |field, bytes: Option<&Vec<u8>>| {
+            bytes.map(|b| Classifier.decode(field, b, &[]).unwrap())
+        };
         let headers: Vec<_> = record
             .headers
             .iter()
@@ -296,6 +297,7 @@ mod tests {
             content_type: "application/json".into(),
             value_encoding: "json".into(),
             value_schema: None,
+            stored_as: None,
         }
     }
 

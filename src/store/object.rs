@@ -14,23 +14,40 @@ use crate::decode::Encoding;
 use crate::event::ClaimCheck;
 use crate::record::Coordinates;
 
-/// The claim check of a value, and the digest its object will carry.
+/// What a claim check of a value a codec decoded stores (`CLAIM_CHECK_OFFLOAD_DECODED`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StoredForm {
+    /// The record's bytes, framing included: lossless, the default.
+    #[default]
+    Framed,
+    /// The JSON the codec decoded them to, what the AWS Kafka connector's `dataref` consumers
+    /// read; the claim check says so (`"storedAs": "json"`).
+    Json,
+}
+
+/// The claim check of a value, and the digest its object will carry. `stored` is what the
+/// object holds: the value's bytes, or (`json`) the JSON a codec decoded them to.
 pub fn payload_claim(
     prefix: &str,
     store: &dyn PayloadStore,
     coordinates: &Coordinates,
-    value: &[u8],
+    stored: &[u8],
     encoding: Encoding,
     schema: Option<&str>,
+    json: bool,
 ) -> (ClaimCheck, [u8; 32]) {
-    let sha256: [u8; 32] = Sha256::digest(value).into();
+    let sha256: [u8; 32] = Sha256::digest(stored).into();
     let key = keys::payload_key(prefix, coordinates, &hex::encode(sha256));
-    let mut claim = claim(store, key, value, sha256, encoding);
+    let mut claim = claim(store, key, stored, sha256, encoding);
     claim.value_schema = schema.and_then(|s| serde_json::from_str(s).ok());
+    if json {
+        claim.content_type = Encoding::JSON.content_type().to_string();
+        claim.stored_as = Some(Encoding::JSON.as_str().to_string());
+    }
     (claim, sha256)
 }
 
-/// The payload object behind `claim`; `body` is the value (taken over, not copied).
+/// The payload object behind `claim`; `body` is what it stores (taken over, not copied).
 pub fn payload_object(
     claim: &ClaimCheck,
     sha256: [u8; 32],
@@ -42,11 +59,18 @@ pub fn payload_object(
     metadata.insert("kind", "payload".to_string());
     metadata.insert("value-encoding", encoding.as_str().to_string());
     metadata.insert("sha256", claim.sha256.clone());
+    let content_type = match claim.stored_as.as_deref() {
+        Some(_) => {
+            metadata.insert("stored-as", "json".to_string());
+            Encoding::JSON.content_type()
+        }
+        None => encoding.content_type(),
+    };
     StoredObject {
         key: claim.key.clone(),
         body,
         sha256,
-        content_type: encoding.content_type(),
+        content_type,
         metadata,
     }
 }
@@ -94,6 +118,7 @@ fn claim(
         content_type: encoding.content_type().to_string(),
         value_encoding: encoding.as_str().to_string(),
         value_schema: None,
+        stored_as: None,
     }
 }
 

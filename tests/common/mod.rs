@@ -46,6 +46,53 @@ pub fn memory_enricher(
     (enricher, store)
 }
 
+/// An HTTP server on a loopback port that answers every request with this status, headers and
+/// body (a stand-in for one answer of a service); its `http://` URL. It lives as long as the
+/// test process.
+pub fn answer_every_request(status: u16, headers: &[(&str, &str)], body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let mut response = format!(
+        "HTTP/1.1 {status} Stand-in\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        response.push_str(&format!("{name}: {value}\r\n"));
+    }
+    response.push_str("Connection: close\r\n\r\n");
+    let mut response = response.into_bytes();
+    response.extend_from_slice(body);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            // Read the request head and body (as much as arrives), then answer.
+            let mut buffer = [0u8; 65536];
+            let mut seen = Vec::new();
+            while let Ok(n) = stream.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buffer[..n]);
+                if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&seen[..end]).to_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if seen.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            let _ = stream.write_all(&response);
+        }
+    });
+    url
+}
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

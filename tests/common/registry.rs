@@ -22,11 +22,53 @@ fn free_port() -> u16 {
 pub struct ConfluentRegistry {
     child: Child,
     pub url: String,
+    /// curl's TLS flags for a registry on HTTPS (the test controls go through curl too).
+    curl_tls: Vec<String>,
+}
+
+/// A private PKI made for a test by `tests/registry/make_certs.py` (with `cryptography`): a CA, a
+/// server certificate for 127.0.0.1, a client certificate whose key is encrypted with
+/// [`Pki::PASSWORD`].
+pub struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    /// The client key's password.
+    pub const PASSWORD: &'static str = "s3cret-key-pass";
+
+    pub fn make() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        super::run_registry_script(
+            "make_certs.py",
+            &[dir.path().to_str().unwrap(), Self::PASSWORD],
+            &[],
+        );
+        Pki { dir }
+    }
+
+    pub fn path(&self, file: &str) -> std::path::PathBuf {
+        self.dir.path().join(file)
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.path(file)).unwrap()
+    }
 }
 
 impl ConfluentRegistry {
     /// Starts one; with `user_info` (`KEY:SECRET`) it requires basic auth.
     pub fn start(user_info: Option<&str>) -> ConfluentRegistry {
+        Self::start_with(user_info, None)
+    }
+
+    /// Starts one serving HTTPS with the certificates of [`Pki`], requiring a client certificate
+    /// signed by its CA.
+    pub fn start_tls(pki: &Pki) -> ConfluentRegistry {
+        Self::start_with(None, Some(pki))
+    }
+
+    fn start_with(user_info: Option<&str>, pki: Option<&Pki>) -> ConfluentRegistry {
         let port = free_port();
         let mut command = Command::new(super::python());
         command
@@ -37,21 +79,43 @@ impl ConfluentRegistry {
         if let Some(info) = user_info {
             command.env("REGISTRY_USER_INFO", info);
         }
+        if let Some(pki) = pki {
+            command
+                .env("REGISTRY_TLS_CERT", pki.path("server.pem"))
+                .env("REGISTRY_TLS_KEY", pki.path("server-key.pem"))
+                .env("REGISTRY_TLS_CLIENT_CA", pki.path("ca.pem"));
+        }
         let mut child = command.spawn().expect("start the registry");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
         assert!(line.starts_with("ready"), "registry: {line}");
+        let scheme = if pki.is_some() { "https" } else { "http" };
+        let curl_tls = match pki {
+            None => Vec::new(),
+            Some(pki) => vec![
+                "--cacert".into(),
+                pki.path("ca.pem").display().to_string(),
+                "--cert".into(),
+                pki.path("client.pem").display().to_string(),
+                "--key".into(),
+                pki.path("client-key.pem").display().to_string(),
+                "--pass".into(),
+                Pki::PASSWORD.into(),
+            ],
+        };
         ConfluentRegistry {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
+            curl_tls,
         }
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}{path}", self.url);
         let output = Command::new("curl")
+            .args(self.curl_tls.iter())
             .args([
                 "-sf",
                 "-X",
@@ -103,7 +167,12 @@ impl ConfluentRegistry {
         self.call("POST", "/_test/delay", Some(json!({"seconds": seconds})));
     }
 
-    /// Clears counts, faults and delays.
+    /// Answers 403 for these schema ids (and their GUIDs), or for everything (`all`).
+    pub fn deny(&self, ids: &[u64], all: bool) {
+        self.call("POST", "/_test/deny", Some(json!({"ids": ids, "all": all})));
+    }
+
+    /// Clears counts, faults, delays and denials.
     pub fn reset(&self) {
         self.call("POST", "/_test/reset", None);
     }
@@ -176,11 +245,18 @@ pub struct Produced {
     pub large: bool,
     /// For Protobuf: the message's full name.
     pub message: Option<Value>,
+    /// Headers the serializer wrote (a schema id, with the newer serializers).
+    pub headers: Vec<(String, Vec<u8>)>,
 }
 
 /// Records from `produce.py` (`confluent URL [USER_INFO]` or `glue ENDPOINT`).
 pub fn produce(args: &[&str]) -> Vec<Produced> {
-    let output = super::run_registry_script("produce.py", args, &[]);
+    produce_with(args, &[])
+}
+
+/// [`produce`] with environment variables for the script (the TLS settings of its client).
+pub fn produce_with(args: &[&str], env: &[(&str, String)]) -> Vec<Produced> {
+    let output = super::run_registry_script("produce.py", args, env);
     let parsed: Value = serde_json::from_str(&output).unwrap();
     let bytes = |v: &Value| {
         v.as_str()
@@ -201,6 +277,15 @@ pub fn produce(args: &[&str]) -> Vec<Produced> {
             key_schema: r.get("keySchema").cloned(),
             large: r.get("large").and_then(Value::as_bool).unwrap_or(false),
             message: r.get("message").cloned(),
+            headers: r
+                .get("headers")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .map(|h| (h[0].as_str().unwrap().to_string(), bytes(&h[1]).unwrap()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -218,6 +303,26 @@ pub fn batch<'a>(
                 .field("key", json!(key.map(super::to_b64)))
                 .value(value)
                 .field("headers", json!([]))
+        })
+        .collect();
+    super::request(&records)
+}
+
+/// A Pipes request of produced records: keys, values and the headers the serializers wrote.
+pub fn produced_batch(records: &[Produced]) -> Vec<u8> {
+    let records: Vec<super::PipesRecord> = records
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut record = super::record(&p.topic, 0, i as i64)
+                .self_managed()
+                .field("key", json!(p.key.as_deref().map(super::to_b64)))
+                .value(&p.value)
+                .field("headers", json!([]));
+            for (name, value) in &p.headers {
+                record = record.header(name, value);
+            }
+            record
         })
         .collect();
     super::request(&records)
@@ -243,9 +348,11 @@ pub fn assert_decoded(produced: &[Produced], events: &[Value], registry: &str) {
         if let Some(message) = &p.message {
             assert_eq!(&schema["message"], message, "{event}");
         }
-        match registry {
-            "confluent" => assert_eq!(schema["id"], p.schema),
-            _ => assert_eq!(schema["versionId"], p.schema),
+        match (registry, p.schema.is_string()) {
+            // A schema id carried in a header: the GUID.
+            ("confluent", true) => assert_eq!(schema["guid"], p.schema, "{event}"),
+            ("confluent", false) => assert_eq!(schema["id"], p.schema, "{event}"),
+            _ => assert_eq!(schema["versionId"], p.schema, "{event}"),
         }
     }
 }

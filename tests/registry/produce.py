@@ -6,10 +6,11 @@
                                                   plain and zlib-compressed, against moto
 
 Prints one JSON object: {"records": [...]} where each record has "topic", "key" and "value"
-(base64 of the framed bytes, or null), and what the function should show: "expectedValue",
-"valueEncoding", "schema" (the id or version id), "expectedKey", "keyEncoding". Expected Avro
-JSON comes from fastavro reading the datum, mapped by avro_mapping; expected JSON Schema values
-are the documents serialized.
+(base64 of the framed bytes, or null), "headers" ([[name, base64], ...], when the serializer put
+the schema id in a header), and what the function should show: "expectedValue", "valueEncoding",
+"schema" (the id, the GUID for a header-carried id, or the Glue version id), "expectedKey",
+"keyEncoding". Expected Avro JSON comes from fastavro reading the datum, mapped by avro_mapping;
+expected JSON Schema values are the documents serialized.
 """
 
 import base64
@@ -82,7 +83,8 @@ def order(i, lines=2, note=None):
                    "weight": [None, 1.5 + n, "n/a"][n % 3]} for n in range(lines)],
         "attributes": {} if i % 4 == 0 else {"channel": "web", "región": "eu-west-1"},
         "checksum": bytes(range(i % 200, i % 200 + 16)),
-        "total": float("nan") if i == 3 else 24.6 + i,
+        # NaN, and a double far beyond 2^63: the JSON number 1e300.
+        "total": float("nan") if i == 3 else 1e300 if i == 5 else 24.6 + i,
         "note": note,
     }
 
@@ -135,9 +137,18 @@ def confluent(url, user_info=None):
     from confluent_kafka.schema_registry.json_schema import JSONSerializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 
+    from confluent_kafka.schema_registry import header_schema_id_serializer
+    # The newer serializers' option: the schema GUID in a record header, not a payload prefix.
+    header_conf = {"schema.id.serializer": header_schema_id_serializer}
     conf = {"url": url}
     if user_info:
         conf["basic.auth.user.info"] = user_info
+    # A registry on HTTPS behind a private CA, requiring a client certificate.
+    if os.environ.get("REGISTRY_CA"):
+        conf["ssl.ca.location"] = os.environ["REGISTRY_CA"]
+        conf["ssl.certificate.location"] = os.environ["REGISTRY_CLIENT_CERT"]
+        conf["ssl.key.location"] = os.environ["REGISTRY_CLIENT_KEY"]
+        conf["ssl.key.password"] = os.environ["REGISTRY_CLIENT_KEY_PASSWORD"]
     client = SchemaRegistryClient(conf)
     value_serializer = AvroSerializer(client, json.dumps(ORDER), lambda o, ctx: o)
     key_serializer = AvroSerializer(client, json.dumps("long"), lambda o, ctx: o)
@@ -190,13 +201,44 @@ def confluent(url, user_info=None):
                         "expectedValue": documented(json_format.MessageToDict(message, preserving_proto_field_name=True)),
                         "valueEncoding": "protobuf", "schema": int.from_bytes(value[1:5], "big"),
                         "message": message.DESCRIPTOR.full_name})
+        # The same message with its schema GUID and message indexes in a header.
+        header_proto = ProtobufSerializer(type(message), client,
+                                          {"use.deprecated.format": False, **header_conf})
+        headers = []
+        value = header_proto(message, SerializationContext("orders-pb", MessageField.VALUE, headers))
+        assert value == message.SerializeToString(), "no prefix, no indexes in the payload"
+        records.append({"topic": "orders-pb", "key": None, "value": b64(value),
+                        "headers": [[n, b64(v)] for n, v in headers],
+                        "expectedValue": documented(json_format.MessageToDict(message, preserving_proto_field_name=True)),
+                        "valueEncoding": "protobuf", "schema": str(uuid.UUID(bytes=headers[0][1][1:17])),
+                        "message": message.DESCRIPTOR.full_name})
     # A top-level primitive schema.
     value = string_serializer("plain string value", SerializationContext("notes", MessageField.VALUE))
     records.append({"topic": "notes", "key": None, "value": b64(value), "expectedValue": "plain string value",
                     "valueEncoding": "avro", "schema": int.from_bytes(value[1:5], "big")})
-    # JSON Schema.
+    # A top-level "bytes" schema: the serializer writes the bytes raw after the header, with no
+    # Avro length prefix (and its deserializer reads them so).
+    bytes_serializer = AvroSerializer(client, json.dumps("bytes"), lambda o, ctx: o)
+    raw = b"\x00\x01raw \xff bytes"
+    value = bytes_serializer(raw, SerializationContext("blobs", MessageField.VALUE))
+    assert value[5:] == raw, "written raw"
+    records.append({"topic": "blobs", "key": None, "value": b64(value), "expectedValue": b64(raw),
+                    "valueEncoding": "avro", "schema": int.from_bytes(value[1:5], "big")})
+    # The schema id in a record header instead of the payload (the newer serializers'
+    # header_schema_id_serializer): a GUID header, and the payload with no prefix at all.
+    header_avro = AvroSerializer(client, json.dumps(ORDER), lambda o, ctx: o, conf=header_conf)
+    for i in (10, 11):
+        headers = []
+        value = header_avro(order(i), SerializationContext("orders", MessageField.VALUE, headers))
+        assert [h[0] for h in headers] == ["__value_schema_id"] and headers[0][1][0] == 1
+        records.append({"topic": "orders", "key": None, "value": b64(value), "headers": [[n, b64(v)] for n, v in headers],
+                        "expectedValue": avro_expected(ORDER, value), "valueEncoding": "avro",
+                        "schema": str(uuid.UUID(bytes=headers[0][1][1:17]))})
+    # JSON Schema (a number far beyond 2^63 in one: still a JSON number, not a dead letter).
     for i in range(2):
         document = {"shipmentId": f"S-{i}", "carrier": "ACME", "parcels": list(range(i + 1))}
+        if i == 1:
+            document["declaredValue"] = 3.5e19
         value = json_serializer(document, SerializationContext("shipments", MessageField.VALUE))
         records.append({"topic": "shipments", "key": None, "value": b64(value), "expectedValue": document,
                         "valueEncoding": "jsonschema", "schema": int.from_bytes(value[1:5], "big")})

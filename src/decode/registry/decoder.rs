@@ -9,14 +9,15 @@ use async_trait::async_trait;
 use futures::FutureExt as _;
 use futures::future::{BoxFuture, Shared};
 
+use super::framing::{KEY_SCHEMA_ID_HEADER, VALUE_SCHEMA_ID_HEADER, header_schema_id};
 use super::{
-    DESERIALIZATION_ERROR, FetchError, FetchedSchema, Fields, Framing, SCHEMA_NOT_FOUND, SchemaId,
-    SchemaSource,
+    DESERIALIZATION_ERROR, FetchError, FetchedSchema, Fields, Framing, INVALID_SCHEMA_ID,
+    SCHEMA_ACCESS_DENIED, SCHEMA_NOT_FOUND, SchemaId, SchemaSource,
 };
 use crate::decode::codec::{self, CodecOptions, Compiled, Dialect, Input};
 use crate::decode::{Classifier, Converted, DecodeError, Decoded, Decoder, Field, Undecodable};
 use crate::json::write_json_str;
-use crate::record::Record;
+use crate::record::{Header, Record};
 
 /// A schema, compiled for decoding.
 #[derive(Debug)]
@@ -34,10 +35,18 @@ type Fetch = Shared<BoxFuture<'static, Result<Arc<Schema>, FetchError>>>;
 
 enum Entry {
     Ready(Arc<Schema>),
-    /// The registry said it has no such schema, in the latest batch that needed it. Not kept
-    /// for good: the next batch that needs it asks again.
-    Missing(String),
+    /// The registry said it has no such schema, or refused it to this function, in the latest
+    /// batch that needed it: the dead-letter code and why. Not kept for good: the next batch that
+    /// needs it asks again (the schema may be registered, the permission granted, since).
+    Missing(&'static str, String),
     Pending(Fetch),
+}
+
+/// Where a framed field's schema and payload are.
+struct Located<'a> {
+    schema: SchemaId,
+    payload: std::borrow::Cow<'a, [u8]>,
+    dialect: Dialect<'a>,
 }
 
 /// Decodes framed keys and values with schemas from a [`SchemaSource`]; everything else as
@@ -115,7 +124,7 @@ impl RegistryDecoder {
                 .filter_map(|id| match cache.get(&id) {
                     Some(Entry::Ready(_)) => None,
                     Some(Entry::Pending(fetch)) => Some((id, fetch.clone())),
-                    Some(Entry::Missing(_)) | None => {
+                    Some(Entry::Missing(..)) | None => {
                         let fetch = self.fetch(id);
                         cache.insert(id, Entry::Pending(fetch.clone()));
                         Some((id, fetch))
@@ -151,7 +160,10 @@ impl RegistryDecoder {
                     cache.insert(id, Entry::Ready(schema));
                 }
                 Err(FetchError::NotFound(message)) => {
-                    cache.insert(id, Entry::Missing(message));
+                    cache.insert(id, Entry::Missing(SCHEMA_NOT_FOUND, message));
+                }
+                Err(FetchError::Forbidden(message)) => {
+                    cache.insert(id, Entry::Missing(SCHEMA_ACCESS_DENIED, message));
                 }
                 Err(FetchError::Unavailable { message, source }) => {
                     // Forget the failed fetch: the retried batch asks again.
@@ -171,43 +183,103 @@ impl RegistryDecoder {
 
     /// Decodes one value as the pipeline would, fetching its schema first (through the cache):
     /// what turns a claim-checked registry value back into the JSON an inline event carries.
-    /// `Ok(None)` when the bytes do not carry the framing.
+    /// `headers` are the record's (a schema id may be in one). `Ok(None)` when the value carries
+    /// no schema id.
     ///
     /// # Errors
     /// [`ValueError::Unavailable`] when the registry cannot be asked; [`ValueError::Undecodable`]
     /// when the schema is not found or the bytes do not decode with it.
-    pub async fn decode_value(&self, bytes: &[u8]) -> Result<Option<Decoded>, ValueError> {
-        let Some(id) = self.framing.schema_id(bytes) else {
-            return self.decode_framed(bytes).map_err(ValueError::Undecodable);
-        };
-        self.ensure(HashSet::from([id]), None)
-            .await
-            .map_err(ValueError::Unavailable)?;
-        self.decode_framed(bytes).map_err(ValueError::Undecodable)
+    pub async fn decode_value(
+        &self,
+        bytes: &[u8],
+        headers: &[Header],
+    ) -> Result<Option<Decoded>, ValueError> {
+        if let Ok(Some(located)) = self.locate(Field::Value, bytes, headers) {
+            self.ensure(HashSet::from([located.schema]), None)
+                .await
+                .map_err(ValueError::Unavailable)?;
+        }
+        self.decode_framed(Field::Value, bytes, headers)
+            .map_err(ValueError::Undecodable)
     }
 
-    /// Decodes a field whose bytes carry the framing, with a schema [`Decoder::prepare`]
-    /// fetched.
-    fn decode_framed(&self, bytes: &[u8]) -> Result<Option<Decoded>, Undecodable> {
+    /// The schema-id header of `field`, when the record has one with a value: the last one, as
+    /// Confluent's `DualSchemaIdDeserializer` reads it (`headers.lastHeader`). Only Confluent's
+    /// serializers write one.
+    fn id_header<'a>(&self, field: Field, headers: &'a [Header]) -> Option<&'a [u8]> {
+        let name = match (self.framing, field) {
+            (Framing::Confluent, Field::Value) => VALUE_SCHEMA_ID_HEADER,
+            (Framing::Confluent, Field::Key) => KEY_SCHEMA_ID_HEADER,
+            _ => return None,
+        };
+        headers
+            .iter()
+            .rev()
+            .find(|h| h.name == name)
+            .and_then(|h| h.value.as_deref())
+    }
+
+    /// Where `field`'s schema id and payload are: in its schema-id header (the payload is then
+    /// all of `bytes`), else in the framing before the payload. `Ok(None)` when neither says.
+    fn locate<'a>(
+        &self,
+        field: Field,
+        bytes: &'a [u8],
+        headers: &'a [Header],
+    ) -> Result<Option<Located<'a>>, Undecodable> {
+        if let Some(header) = self.id_header(field, headers) {
+            let (schema, indexes) = header_schema_id(header).map_err(|bad| Undecodable {
+                code: INVALID_SCHEMA_ID,
+                message: bad.0,
+            })?;
+            return Ok(Some(Located {
+                schema,
+                payload: std::borrow::Cow::Borrowed(bytes),
+                dialect: Dialect::Confluent {
+                    indexes: Some(indexes),
+                },
+            }));
+        }
         let framed = match self.framing.split(bytes) {
             Ok(Some(framed)) => framed,
             Ok(None) => return Ok(None),
             Err(bad) => return Err(deserialization(bad.0)),
         };
+        Ok(Some(Located {
+            schema: framed.schema,
+            payload: framed.payload,
+            dialect: match self.framing {
+                Framing::Confluent => Dialect::Confluent { indexes: None },
+                Framing::Glue => Dialect::Glue,
+            },
+        }))
+    }
+
+    /// Decodes a field whose schema id is in its framing or its header, with a schema
+    /// [`Decoder::prepare`] fetched.
+    fn decode_framed(
+        &self,
+        field: Field,
+        bytes: &[u8],
+        headers: &[Header],
+    ) -> Result<Option<Decoded>, Undecodable> {
+        let Some(located) = self.locate(field, bytes, headers)? else {
+            return Ok(None);
+        };
         let schema = {
             let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            match cache.get(&framed.schema) {
+            match cache.get(&located.schema) {
                 Some(Entry::Ready(schema)) => Arc::clone(schema),
-                Some(Entry::Missing(message)) => {
+                Some(Entry::Missing(code, message)) => {
                     return Err(Undecodable {
-                        code: SCHEMA_NOT_FOUND,
+                        code,
                         message: message.clone(),
                     });
                 }
                 Some(Entry::Pending(_)) | None => {
                     return Err(Undecodable {
                         code: SCHEMA_NOT_FOUND,
-                        message: format!("{} was not fetched for this batch", framed.schema),
+                        message: format!("{} was not fetched for this batch", located.schema),
                     });
                 }
             }
@@ -217,16 +289,13 @@ impl RegistryDecoder {
             .as_ref()
             .map_err(|message| deserialization(message.clone()))?;
         let input = Input {
-            payload: &framed.payload,
-            dialect: match self.framing {
-                Framing::Confluent => Dialect::Confluent { indexes: None },
-                Framing::Glue => Dialect::Glue,
-            },
+            payload: &located.payload,
+            dialect: located.dialect,
         };
-        let mut json = Vec::with_capacity(framed.payload.len() * 2 + 16);
+        let mut json = Vec::with_capacity(located.payload.len() * 2 + 16);
         let detail = compiled
             .to_json(input, &mut json)
-            .map_err(|e| deserialization(format!("{}: {e}", framed.schema)))?;
+            .map_err(|e| deserialization(format!("{}: {e}", located.schema)))?;
         let schema_json = match detail {
             None => Arc::clone(&schema.reference),
             // The reference names what the codec adds too: `…,"message":"shop.Order"}`.
@@ -293,6 +362,10 @@ fn compile(registry: &str, id: SchemaId, fetched: FetchedSchema, options: &Codec
             reference.extend_from_slice(b",\"id\":");
             reference.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
         }
+        SchemaId::ConfluentGuid(guid) => {
+            reference.extend_from_slice(b",\"guid\":");
+            write_json_str(&mut reference, &crate::decode::hyphenated_uuid(&guid));
+        }
         SchemaId::Glue(uuid) => {
             reference.extend_from_slice(b",\"versionId\":");
             write_json_str(&mut reference, &crate::decode::hyphenated_uuid(&uuid));
@@ -329,24 +402,31 @@ impl Decoder for RegistryDecoder {
         let mut wanted = HashSet::new();
         for record in records {
             for (field, bytes) in [(Field::Key, &record.key), (Field::Value, &record.value)] {
-                if let Some(bytes) = bytes
-                    && self.decodes(field)
-                    && let Some(id) = self.framing.schema_id(bytes)
-                {
-                    wanted.insert(id);
-                }
+                let Some(bytes) = bytes.as_deref().filter(|_| self.decodes(field)) else {
+                    continue;
+                };
+                let id = match self.id_header(field, &record.headers) {
+                    Some(header) => header_schema_id(header).ok().map(|(id, _)| id),
+                    None => self.framing.schema_id(bytes),
+                };
+                wanted.extend(id);
             }
         }
         self.ensure(wanted, deadline).await
     }
 
-    fn decode(&self, field: Field, bytes: &[u8]) -> Result<Decoded, Undecodable> {
+    fn decode(
+        &self,
+        field: Field,
+        bytes: &[u8],
+        headers: &[Header],
+    ) -> Result<Decoded, Undecodable> {
         if self.decodes(field)
-            && let Some(decoded) = self.decode_framed(bytes)?
+            && let Some(decoded) = self.decode_framed(field, bytes, headers)?
         {
             return Ok(decoded);
         }
-        Classifier.decode(field, bytes)
+        Classifier.decode(field, bytes, headers)
     }
 }
 

@@ -23,6 +23,44 @@ pub const GLUE_ZLIB: u8 = 0x05;
 /// small record cannot exhaust the function's memory.
 pub const MAX_DECOMPRESSED: usize = 32 << 20;
 
+/// The record header Confluent's newer serializers put a value's schema id in
+/// (`SchemaId.VALUE_SCHEMA_ID_HEADER`).
+pub const VALUE_SCHEMA_ID_HEADER: &str = "__value_schema_id";
+/// The record header for a key's schema id (`SchemaId.KEY_SCHEMA_ID_HEADER`).
+pub const KEY_SCHEMA_ID_HEADER: &str = "__key_schema_id";
+/// A schema-id header's first byte for a 4-byte schema id (`SchemaId.MAGIC_BYTE_V0`).
+pub const HEADER_ID: u8 = 0x00;
+/// A schema-id header's first byte for a 16-byte schema GUID (`SchemaId.MAGIC_BYTE_V1`).
+pub const HEADER_GUID: u8 = 0x01;
+
+/// Reads a Confluent schema-id header's value (`SchemaId.fromBytes` in Confluent's
+/// `schema-serializer`): `0x01` and a 16-byte GUID, or `0x00` and a 4-byte id; what follows (a
+/// Protobuf value's message indexes) is returned as the rest.
+///
+/// # Errors
+/// [`BadFraming`] for another first byte, or a value cut short.
+pub fn header_schema_id(value: &[u8]) -> Result<(SchemaId, &[u8]), BadFraming> {
+    match value {
+        [HEADER_GUID, rest @ ..] if rest.len() >= 16 => {
+            let mut guid = [0; 16];
+            guid.copy_from_slice(&rest[..16]);
+            Ok((SchemaId::ConfluentGuid(guid), &rest[16..]))
+        }
+        [HEADER_ID, a, b, c, d, rest @ ..] => Ok((
+            SchemaId::Confluent(u32::from_be_bytes([*a, *b, *c, *d])),
+            rest,
+        )),
+        [HEADER_GUID | HEADER_ID, ..] => Err(BadFraming(format!(
+            "the schema-id header is cut short ({} byte(s))",
+            value.len()
+        ))),
+        [other, ..] => Err(BadFraming(format!(
+            "the schema-id header starts with {other:#04x}, not 0x00 (an id) or 0x01 (a GUID)"
+        ))),
+        [] => Err(BadFraming("the schema-id header is empty".into())),
+    }
+}
+
 /// Which registry's framing to look for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Framing {
@@ -163,6 +201,23 @@ mod tests {
         assert_eq!(&*framed.payload, b"x");
         assert_eq!(Framing::Confluent.split(b"{\"a\":1}").unwrap(), None);
         assert!(Framing::Confluent.split(&[0, 0, 1]).is_err());
+    }
+
+    #[test]
+    fn schema_id_headers_as_confluent_writes_them() {
+        let guid = [9u8; 16];
+        let header = [&[1u8][..], &guid, &[2, 2]].concat();
+        assert_eq!(
+            header_schema_id(&header).unwrap(),
+            (SchemaId::ConfluentGuid(guid), &[2u8, 2][..])
+        );
+        assert_eq!(
+            header_schema_id(&[0, 0, 0, 1, 2]).unwrap(),
+            (SchemaId::Confluent(258), &[][..])
+        );
+        for bad in [&[][..], &[1, 2, 3], &[0, 1], &[7, 0, 0, 0, 1]] {
+            assert!(header_schema_id(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -53,6 +53,16 @@ impl SchemaSource for GlueSource {
                             .unwrap_or("not found")
                     )));
                 }
+                // A schema this function may not read (in another registry than the role's
+                // policy names, say): no retry cures it. The service's message names the ARN.
+                if let Some(GetSchemaVersionError::AccessDeniedException(denied)) =
+                    err.as_service_error()
+                {
+                    return Err(FetchError::Forbidden(format!(
+                        "Glue GetSchemaVersion({version_id}) was denied: {} (grant glue:GetSchemaVersion on the schema's registry and schema; `claim-check reemit` replays the record once it is)",
+                        denied.message().unwrap_or("AccessDeniedException")
+                    )));
+                }
                 let message = format!(
                     "Glue GetSchemaVersion({version_id}) failed: {}",
                     err.as_service_error()

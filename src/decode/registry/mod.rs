@@ -31,6 +31,9 @@ pub use framing::Framing;
 pub enum SchemaId {
     /// A Confluent schema id (immutable: one id, one schema).
     Confluent(u32),
+    /// A Confluent schema GUID, as the newer serializers put it in a record header (immutable
+    /// too).
+    ConfluentGuid([u8; 16]),
     /// A Glue schema version id, a UUID (immutable too).
     Glue([u8; 16]),
 }
@@ -39,6 +42,9 @@ impl std::fmt::Display for SchemaId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SchemaId::Confluent(id) => write!(f, "Confluent schema id {id}"),
+            SchemaId::ConfluentGuid(guid) => {
+                write!(f, "Confluent schema guid {}", super::hyphenated_uuid(guid))
+            }
             SchemaId::Glue(uuid) => {
                 write!(f, "Glue schema version {}", super::hyphenated_uuid(uuid))
             }
@@ -68,6 +74,11 @@ pub enum FetchError {
     /// The registry says it has no such schema: the record is a dead letter (`schema-not-found`).
     #[error("{0}")]
     NotFound(String),
+    /// The registry answers, but refuses this function this schema (a Glue
+    /// `AccessDeniedException`, a Confluent 403 for one schema while others are readable): the
+    /// record is a dead letter (`schema-access-denied`).
+    #[error("{0}")]
+    Forbidden(String),
     /// The registry could not be asked or did not answer (unreachable, 5xx, throttled, refused
     /// credentials, timed out): the invocation fails and Pipes retries the batch.
     #[error("{message}")]
@@ -96,6 +107,13 @@ pub const SCHEMA_NOT_FOUND: &str = "schema-not-found";
 /// The dead-letter code of a record whose bytes do not decode with their schema
 /// (`DESERIALIZATION_ERROR`).
 pub const DESERIALIZATION_ERROR: &str = "deserialization-error";
+/// The dead-letter code of a record whose schema-id header (`__value_schema_id`,
+/// `__key_schema_id`) holds no valid schema id.
+pub const INVALID_SCHEMA_ID: &str = "invalid-schema-id";
+/// The dead-letter code of a record whose schema the registry refuses to give this function (a
+/// permission the function's role or API key lacks): no retry can cure it, the raw record is
+/// kept for `reemit` once the permission is fixed.
+pub const SCHEMA_ACCESS_DENIED: &str = "schema-access-denied";
 
 /// Which schema registry framed values come from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -122,8 +140,55 @@ pub struct RegistrySettings {
     /// `CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN`: a Secrets Manager secret holding the Confluent
     /// registry's credentials, read at cold start.
     pub secret_arn: Option<String>,
+    /// `CLAIM_CHECK_SCHEMA_REGISTRY_CLIENT_CERT_SECRET_ARN`: a Secrets Manager secret with the
+    /// client certificate for mutual TLS, in the event-source mapping's
+    /// `CLIENT_CERTIFICATE_TLS_AUTH` form ([`ClientCertificate`]).
+    pub client_cert_secret_arn: Option<String>,
+    /// `CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN`: a Secrets Manager secret with the root CA
+    /// the registry's certificate chains to, in the `SERVER_ROOT_CA_CERTIFICATE` form.
+    pub root_ca_secret_arn: Option<String>,
     /// `CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS`: `value` (default), `key` or `key,value`.
     pub fields: Fields,
+    /// `CLAIM_CHECK_PROTOBUF_DEFAULTS` and the other codec settings.
+    pub codec_options: crate::decode::codec::CodecOptions,
+}
+
+/// A client certificate for mutual TLS with the registry, as Lambda's Kafka event-source mapping
+/// reads it from Secrets Manager (`CLIENT_CERTIFICATE_TLS_AUTH`): `{"certificate": "<X.509
+/// chain, PEM>", "privateKey": "<PKCS#8, PEM>", "privateKeyPassword": "<optional>"}`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientCertificate {
+    /// The certificate chain, PEM, the client's certificate first.
+    pub certificate: String,
+    /// The private key, PKCS#8 PEM, encrypted (`ENCRYPTED PRIVATE KEY`) when a password is set.
+    pub private_key: String,
+    /// The private key's password.
+    #[serde(default)]
+    pub private_key_password: Option<String>,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientCertificate(***)")
+    }
+}
+
+/// A root CA certificate, as the event-source mapping reads it from Secrets Manager
+/// (`SERVER_ROOT_CA_CERTIFICATE`): `{"certificate": "<X.509, PEM>"}`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct RootCertificate {
+    /// One or more certificates, PEM.
+    pub certificate: String,
+}
+
+/// How the registry client authenticates the registry and itself, beyond basic auth.
+#[derive(Clone, Debug, Default)]
+pub struct Tls {
+    /// Extra roots the registry's certificate may chain to.
+    pub root_ca: Option<RootCertificate>,
+    /// The client certificate for mutual TLS.
+    pub client: Option<ClientCertificate>,
 }
 
 /// Which fields of a record carry registry framing.

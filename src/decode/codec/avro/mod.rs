@@ -22,7 +22,7 @@ use apache_avro::Schema;
 use compile::{Compiler, named};
 use text::{write_date, write_decimal, write_time};
 
-use super::{Codec, CodecError, CodecOptions, Compiled, Detail, Input, json_limit};
+use super::{Codec, CodecError, CodecOptions, Compiled, Detail, Dialect, Input, json_limit};
 use crate::decode::hyphenated_uuid;
 use crate::json::{EMBED_MAX_DEPTH, write_base64_str, write_f32, write_f64, write_json_str};
 
@@ -61,7 +61,15 @@ impl Compiled for Program {
     }
 
     fn to_json(&self, input: Input<'_>, out: &mut Vec<u8>) -> Result<Detail, CodecError> {
-        Program::to_json(self, input.payload, out).map_err(|e| CodecError(e.0))?;
+        let result = match input.dialect {
+            Dialect::Confluent { .. } => self.raw_bytes_to_json(input.payload, out),
+            Dialect::Glue => None,
+        };
+        match result {
+            Some(result) => result,
+            None => Program::to_json(self, input.payload, out),
+        }
+        .map_err(|e| CodecError(e.0))?;
         Ok(None)
     }
 }
@@ -187,6 +195,36 @@ impl Program {
             ));
         }
         Ok(())
+    }
+
+    /// A top-level `bytes` schema as Confluent's serializers write it: the payload is the bytes
+    /// themselves, with no Avro length prefix (`AbstractKafkaAvroDeserializer`: "if
+    /// (writerSchema.getType().equals(Schema.Type.BYTES))" the rest of the buffer is the value;
+    /// confluent-kafka's `AvroSerializer` and `AvroDeserializer` do the same). `None` for any other
+    /// schema.
+    fn raw_bytes_to_json(
+        &self,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Option<Result<(), AvroError>> {
+        match &self.nodes[self.root] {
+            Node::Bytes => {
+                write_base64_str(out, payload);
+                Some(Ok(()))
+            }
+            Node::Decimal { scale, fixed: None } => Some(if payload.len() > MAX_DECIMAL_BYTES {
+                fail(format!(
+                    "a decimal of {} bytes is longer than the {MAX_DECIMAL_BYTES} accepted",
+                    payload.len()
+                ))
+            } else {
+                out.push(b'"');
+                write_decimal(out, payload, *scale);
+                out.push(b'"');
+                Ok(())
+            }),
+            _ => None,
+        }
     }
 
     fn write(&self, node: usize, r: &mut Reader<'_, '_>, depth: usize) -> Result<(), AvroError> {
