@@ -21,7 +21,40 @@ use crate::store::Sse;
 use crate::store::keys::normalize_prefix;
 use crate::store::object::StoredForm;
 
+const KIND: &str = "CLAIM_CHECK_SCHEMA_REGISTRY";
+const URL: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_URL";
+const USER_INFO: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO";
+const SECRET: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN";
+const CLIENT_CERT: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_CLIENT_CERT_SECRET_ARN";
+const ROOT_CA: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN";
+const FIELDS: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS";
+const PROTOBUF_DEFAULTS: &str = "CLAIM_CHECK_PROTOBUF_DEFAULTS";
+
+fn registry_kind(value: Option<String>) -> Result<RegistryKind, ConfigError> {
+    Ok(match value.as_deref() {
+        None | Some("none") => RegistryKind::None,
+        Some("confluent") => RegistryKind::Confluent,
+        Some("glue") => RegistryKind::Glue,
+        Some(other) => return Err(ConfigError::new(KIND, other, "none, confluent or glue")),
+    })
+}
+
 impl RegistrySettings {
+    /// The settings that apply to schemas read from a directory (`--schemas DIR`): the framing
+    /// `CLAIM_CHECK_SCHEMA_REGISTRY` names (when set), the fields and the codec options. The
+    /// registry's URL and credentials are not read.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable with an unacceptable value.
+    pub fn for_schema_dir(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut settings = Self::from_lookup(|name| match name {
+            KIND | URL | USER_INFO | SECRET | CLIENT_CERT | ROOT_CA => None,
+            _ => lookup(name),
+        })?;
+        settings.kind = registry_kind(trimmed(&lookup, KIND))?;
+        Ok(settings)
+    }
+
     /// Reads the settings from the process environment.
     ///
     /// # Errors
@@ -37,20 +70,7 @@ impl RegistrySettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| trimmed(&lookup, name);
         let fail = ConfigError::new;
-        const KIND: &str = "CLAIM_CHECK_SCHEMA_REGISTRY";
-        const URL: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_URL";
-        const USER_INFO: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO";
-        const SECRET: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_SECRET_ARN";
-        const CLIENT_CERT: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_CLIENT_CERT_SECRET_ARN";
-        const ROOT_CA: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN";
-        const FIELDS: &str = "CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS";
-        const PROTOBUF_DEFAULTS: &str = "CLAIM_CHECK_PROTOBUF_DEFAULTS";
-        let kind = match get(KIND).as_deref() {
-            None | Some("none") => RegistryKind::None,
-            Some("confluent") => RegistryKind::Confluent,
-            Some("glue") => RegistryKind::Glue,
-            Some(other) => return Err(fail(KIND, other, "none, confluent or glue")),
-        };
+        let kind = registry_kind(get(KIND))?;
         let url = get(URL);
         let user_info = get(USER_INFO);
         let secret_arn = get(SECRET);
@@ -508,6 +528,29 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_directory_reads_the_framing_fields_and_options_but_no_url() {
+        let env: std::collections::HashMap<&str, &str> = [
+            ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", "not a url"),
+            ("CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS", "key"),
+            ("CLAIM_CHECK_PROTOBUF_DEFAULTS", "include"),
+        ]
+        .into();
+        let settings =
+            RegistrySettings::for_schema_dir(|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(settings.kind, RegistryKind::Confluent);
+        assert!(settings.urls.is_empty());
+        assert!(settings.fields.key && !settings.fields.value);
+        assert!(settings.codec_options.protobuf_defaults);
+        let none = RegistrySettings::for_schema_dir(|_| None).unwrap();
+        assert_eq!(none.kind, RegistryKind::None);
+        let bad = RegistrySettings::for_schema_dir(|n| {
+            (n == "CLAIM_CHECK_SCHEMA_REGISTRY").then(|| "karapace".to_string())
+        });
+        assert_eq!(bad.unwrap_err().variable, "CLAIM_CHECK_SCHEMA_REGISTRY");
+    }
+
+    #[test]
     fn credentials_as_confluent_clients_write_them() {
         let c = Credentials::parse("KEY:SE:CRET").unwrap();
         assert_eq!((c.user.as_str(), c.password.as_str()), ("KEY", "SE:CRET"));
@@ -717,7 +760,10 @@ mod tests {
         let secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ca-AbCdEf";
         let confluent = [
             ("CLAIM_CHECK_SCHEMA_REGISTRY", "confluent"),
-            ("CLAIM_CHECK_SCHEMA_REGISTRY_URL", "https://registry.internal"),
+            (
+                "CLAIM_CHECK_SCHEMA_REGISTRY_URL",
+                "https://registry.internal",
+            ),
         ];
         let with = |extra: &[(&str, &str)]| {
             let mut pairs = confluent.to_vec();
@@ -747,7 +793,10 @@ mod tests {
             ("CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN", secret),
         ])
         .unwrap_err();
-        assert_eq!(err.variable, "CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN");
+        assert_eq!(
+            err.variable,
+            "CLAIM_CHECK_SCHEMA_REGISTRY_ROOT_CA_SECRET_ARN"
+        );
         assert_eq!(
             from(&[("CLAIM_CHECK_OFFLOAD_DECODED", "json")])
                 .unwrap()

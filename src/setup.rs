@@ -45,7 +45,7 @@ pub enum SetupError {
     #[error("could not set up the schema registry client: {0}")]
     Registry(#[source] FetchError),
     /// The local store could not be opened.
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 

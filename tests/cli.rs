@@ -474,3 +474,279 @@ fn invoke_decodes_registry_values_and_resolve_decode_restores_their_json() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// The registry samples in events/ decode offline, with the schemas in events/schemas, to what
+/// their producers serialized: confluent-kafka's AvroSerializer and ProtobufSerializer (message
+/// indexes after the schema id), and fastavro datums framed by aws-glue-schema-registry's codec,
+/// plain and zlib (tests/registry/samples.py, which also checks them with fastavro and
+/// MessageToDict). The committed samples are what the script writes.
+#[test]
+fn registry_samples_decode_offline_to_what_their_producers_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("events");
+    std::fs::create_dir(&fresh).unwrap();
+    let expected_file = dir.path().join("expected.json");
+    common::run_registry_script(
+        "samples.py",
+        &[
+            fresh.to_str().unwrap(),
+            "--expected",
+            expected_file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let expected: Value = serde_json::from_slice(&std::fs::read(&expected_file).unwrap()).unwrap();
+    let events = common::repo().join("events");
+    let listing = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let schemas = listing(&fresh.join("schemas"));
+    assert_eq!(
+        listing(&events.join("schemas")),
+        schemas,
+        "events/schemas is stale"
+    );
+    for name in &schemas {
+        assert_eq!(
+            std::fs::read(events.join("schemas").join(name)).unwrap(),
+            std::fs::read(fresh.join("schemas").join(name)).unwrap(),
+            "events/schemas/{name} is stale: run tests/registry/samples.py"
+        );
+    }
+    let store = dir.path().join("store");
+    let schema_dir = events.join("schemas");
+    let samples = expected.as_object().unwrap();
+    assert_eq!(samples.len(), 3);
+    for (name, values) in samples {
+        let sample = events.join(name);
+        assert_eq!(
+            std::fs::read(&sample).unwrap(),
+            std::fs::read(fresh.join(name)).unwrap(),
+            "events/{name} is stale: run tests/registry/samples.py"
+        );
+        let out = claim_check(
+            &[
+                "invoke",
+                "--compact",
+                "--quiet",
+                "--store-dir",
+                store.to_str().unwrap(),
+                "--schemas",
+                schema_dir.to_str().unwrap(),
+                sample.to_str().unwrap(),
+            ],
+            &[("CLAIM_CHECK_SCHEMA_REGISTRY_FIELDS", "key,value".into())],
+        );
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let values = values.as_array().unwrap();
+        assert_eq!(events.len(), values.len(), "{name}");
+        for (event, expected) in events.iter().zip(values) {
+            let codec = if name.contains("protobuf") {
+                "protobuf"
+            } else {
+                "avro"
+            };
+            assert_eq!(event["valueEncoding"], codec, "{name}: {event}");
+            assert!(
+                common::json_equivalent(&event["value"], expected),
+                "{name}: {} != {expected}",
+                event["value"]
+            );
+            if name.contains("confluent-avro") {
+                // Keys framed too (AvroSerializer of "long"), decoded as the fields ask.
+                assert_eq!(event["keyEncoding"], "avro", "{event}");
+                assert!(
+                    event["key"]
+                        .as_i64()
+                        .is_some_and(|k| (1000..1003).contains(&k))
+                );
+            }
+        }
+    }
+
+    // resolve --decode --schemas turns a claim-checked value back into the same JSON, and
+    // --json says what is stored as well as what it decodes to.
+    let sample = events.join("registry-confluent-avro.json");
+    let schemas_arg = schema_dir.to_str().unwrap();
+    let out = claim_check(
+        &[
+            "invoke",
+            "--compact",
+            "--quiet",
+            "--always",
+            "--store-dir",
+            store.to_str().unwrap(),
+            "--schemas",
+            schemas_arg,
+            sample.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let claimed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, claimed[0].to_string()).unwrap();
+    let resolve = |extra: &[&str]| {
+        let mut args = vec!["resolve", "--store-dir", store.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(event.to_str().unwrap());
+        claim_check(&args, &[])
+    };
+    let decoded = resolve(&["--decode", "--schemas", schemas_arg]);
+    assert!(
+        decoded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&decoded.stderr)
+    );
+    let decoded: Value = serde_json::from_slice(&decoded.stdout).unwrap();
+    let first = &samples["registry-confluent-avro.json"][0];
+    assert!(common::json_equivalent(&decoded, first));
+    let described = resolve(&["--json", "--decode", "--schemas", schemas_arg]);
+    let described: Value = serde_json::from_slice(&described.stdout).unwrap();
+    let size = claimed[0]["claimCheck"]["size"].clone();
+    assert_eq!(described["decoded"], true, "{described}");
+    assert_eq!(described["valueEncoding"], "json");
+    assert_eq!(described["stored"]["valueEncoding"], "avro");
+    assert_eq!(
+        described["stored"]["contentType"],
+        "application/octet-stream"
+    );
+    assert_eq!(described["stored"]["size"], size);
+    assert_ne!(described["size"], size, "the size of the JSON shown");
+    // --schemas without --decode is refused by the parser; a missing directory is named.
+    assert!(!resolve(&["--schemas", schemas_arg]).status.success());
+    let missing = claim_check(
+        &[
+            "invoke",
+            "--schemas",
+            "/nonexistent/schemas",
+            sample.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        !missing.status.success() && stderr.contains("--schemas /nonexistent/schemas"),
+        "{stderr}"
+    );
+}
+
+/// What a new user hands the tool by mistake gets a message saying what it is and what to do:
+/// an empty file, a Pipes batch given to `resolve`, and Lambda's event-source-mapping event,
+/// which `invoke` runs (saying so). Output cut short by the reader ends quietly.
+#[test]
+fn inputs_given_by_mistake_are_named_and_the_mapping_event_is_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "\n").unwrap();
+    let out = claim_check(
+        &["invoke", "--store-dir", store, empty.to_str().unwrap()],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("is empty: expected a Pipes batch"),
+        "{stderr}"
+    );
+
+    let batch = common::repo().join("events/msk.json");
+    let out = claim_check(
+        &["resolve", "--store-dir", store, batch.to_str().unwrap()],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("a Kafka record as Pipes sends it")
+            && stderr.contains("claim-check invoke"),
+        "{stderr}"
+    );
+
+    // The event-source-mapping shape holds the same records: the same events come out.
+    let records: Vec<Value> = serde_json::from_slice(&std::fs::read(&batch).unwrap()).unwrap();
+    let (first, rest) = records.split_at(1);
+    let mapping = serde_json::json!({
+        "eventSource": "aws:kafka",
+        "eventSourceArn": records[0]["eventSourceArn"],
+        "records": {"mytopic-0": first, "orders-0": rest},
+    });
+    let mapping_file = dir.path().join("mapping.json");
+    std::fs::write(&mapping_file, mapping.to_string()).unwrap();
+    let run = |file: &Path| {
+        claim_check(
+            &[
+                "invoke",
+                "--compact",
+                "--store-dir",
+                store,
+                file.to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    let (converted, direct) = (run(&mapping_file), run(&batch));
+    assert!(
+        converted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
+    assert_eq!(converted.stdout, direct.stdout);
+    let note = String::from_utf8_lossy(&converted.stderr);
+    assert!(
+        note.contains("event-source-mapping event")
+            && note.contains(&format!("{} record(s) from 2", records.len())),
+        "{note}"
+    );
+
+    // More records than an event bus takes: the message names the setting and the flag.
+    let eleven: Vec<Value> = (0..11)
+        .map(|i| {
+            let mut r = records[0].clone();
+            r["offset"] = i.into();
+            r
+        })
+        .collect();
+    let eleven_file = dir.path().join("eleven.json");
+    std::fs::write(&eleven_file, Value::from(eleven).to_string()).unwrap();
+    let out = run(&eleven_file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("CLAIM_CHECK_TARGET=event-bus takes at most 10")
+            && stderr.contains("--target"),
+        "{stderr}"
+    );
+
+    // A reader that stops early: no "Broken pipe" message, a quiet exit.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_claim-check"))
+        .args(["invoke", "--store-dir", store, "--target", "lambda"])
+        .arg(common::repo().join("events/large-payload.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("Broken pipe") && !stderr.contains("os error 32"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -287,6 +287,12 @@ async fn wrong_credentials_fail_without_revealing_the_secret() {
         "{message}"
     );
     assert!(!message.contains(secret) && !format!("{err:?}").contains(secret));
+    // What the command-line tool prints: the cause once, no Debug dump of the SDK's error.
+    let line = kafka_claim_check::store::causes(&err);
+    assert!(
+        !line.contains("Error {") && !line.contains("ErrorMetadata") && !line.contains("Some("),
+        "{line}"
+    );
     s.assert_recovers(&s.enricher()).await;
 }
 

@@ -587,3 +587,41 @@ async fn registry_framed_values_are_decoded_under_the_runtime_api() {
         }
     }
 }
+
+/// Run by hand, outside Lambda, the bootstrap says in one line what it is and what to run
+/// instead, and exits with status 2 (no JSON error, no panic).
+#[test]
+fn the_bootstrap_run_by_hand_says_what_it_is() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--features",
+            "lambda",
+            "--bin",
+            FUNCTION,
+        ])
+        .current_dir(common::repo())
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| common::repo().join("target"));
+    for args in [&[][..], &["--help"]] {
+        let out = Command::new(target.join("debug").join(FUNCTION))
+            .args(args)
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("Lambda function's bootstrap") && stderr.contains("claim-check invoke"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}

@@ -9,8 +9,25 @@ use kafka_claim_check::{Enricher, Settings};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
+/// What the binary is, for someone who runs it by hand.
+const NOT_UNDER_LAMBDA: &str = "kafka-claim-check is the Lambda function's bootstrap and runs only under a Lambda Runtime API (AWS_LAMBDA_RUNTIME_API is not set); to run the function locally: claim-check invoke events/msk.json (or cargo lambda watch, see docs/local.md)";
+
+fn main() -> std::process::ExitCode {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() || std::env::args_os().len() > 1 {
+        eprintln!("{NOT_UNDER_LAMBDA}");
+        return std::process::ExitCode::from(2);
+    }
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kafka-claim-check: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn run() -> Result<(), lambda_runtime::Error> {
     init_logging();
     let (settings, metrics, registry) = match (
         Settings::from_env(),

@@ -52,8 +52,8 @@ pub enum ResolveError {
         actual: String,
     },
     /// The object could not be read.
-    #[error(transparent)]
-    Store(StoreError),
+    #[error("{0}")]
+    Store(#[source] StoreError),
     /// A registry-framed value could not be decoded ([`Resolved::decode`]).
     #[error("the value could not be decoded with its schema: {0}")]
     Undecodable(#[from] ValueError),

@@ -94,7 +94,21 @@ pub fn describe_resolved(r: &Resolved) -> Vec<u8> {
     if let Some(claim) = &r.claim_check {
         fields.push(("uri", json!(claim.uri)));
         fields.push(("sha256", json!(claim.sha256)));
+        if r.decoded {
+            // What the object holds, as the event describes it; what follows describes the
+            // JSON it decodes to.
+            fields.push((
+                "stored",
+                json!({
+                    "valueEncoding": claim.value_encoding,
+                    "contentType": claim.content_type,
+                    "size": claim.size,
+                    "storedAs": claim.stored_as.as_deref().unwrap_or("framed"),
+                }),
+            ));
+        }
     }
+    fields.push(("decoded", json!(r.decoded)));
     fields.push(("size", json!(r.bytes.as_ref().map(|b| b.len()))));
     fields.push(("contentType", json!(r.content_type)));
     describe_bytes(&fields, r.bytes.as_deref())

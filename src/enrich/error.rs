@@ -36,7 +36,7 @@ pub enum EnrichError {
     #[error(transparent)]
     Decode(#[from] DecodeError),
     /// An object could not be stored.
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
     /// Even with every record in its smallest form the batch exceeds its limit.
     #[error(
@@ -52,7 +52,7 @@ pub enum EnrichError {
     },
     /// The batch has more records than the target takes in one request.
     #[error(
-        "a batch of {records} records is more than the {max} a {target} target takes in one request (CLAIM_CHECK_TARGET={target}): set the pipe's BatchSize to at most {max}"
+        "a batch of {records} records is more than the target takes in one request: CLAIM_CHECK_TARGET={target} takes at most {max}; set the pipe's BatchSize to at most {max}"
     )]
     TargetBatchSize {
         /// Records in the batch.

@@ -74,8 +74,9 @@ struct Fields<'a> {
     sns_message: Option<String>,
     #[serde(borrow, default)]
     topic: Option<&'a RawValue>,
-    #[serde(default)]
-    partition: Option<i64>,
+    /// A number in events; a string in the records Pipes sends (read, to say what they are).
+    #[serde(borrow, default)]
+    partition: Option<&'a RawValue>,
     #[serde(default)]
     offset: Option<i64>,
     #[serde(default)]
@@ -147,7 +148,9 @@ pub fn read_event(text: &str) -> Result<ReadEvent, NotAnEvent> {
         topic: fields
             .topic
             .and_then(|t| serde_json::from_str::<String>(t.get()).ok()),
-        partition: fields.partition.and_then(|p| i32::try_from(p).ok()),
+        partition: fields
+            .partition
+            .and_then(|p| serde_json::from_str::<i32>(p.get()).ok()),
         offset: fields.offset,
         timestamp: fields.timestamp,
         timestamp_type: fields.timestamp_type.clone(),
@@ -194,9 +197,10 @@ pub fn read_event(text: &str) -> Result<ReadEvent, NotAnEvent> {
         }
         _ if fields.event_source.is_some() => {
             return Err(not_ours(
-                "the input is a Kafka record as Pipes sends it to the function, not an event the \
-                 function returned: give resolve the function's output (claim-check invoke \
-                 prints it)",
+                "the input is a Kafka record as Pipes sends it to the function (a batch file), \
+                 not an event the function returned: resolve reads the function's output, one \
+                 event or a JSON array of them (`claim-check invoke BATCH > events.json` writes \
+                 it)",
             ));
         }
         _ => {

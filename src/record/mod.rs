@@ -12,6 +12,7 @@ use std::fmt;
 
 use serde_json::value::RawValue;
 
+pub mod esm;
 mod wire;
 
 pub use wire::{RequestError, split_request};

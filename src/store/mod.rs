@@ -168,11 +168,22 @@ pub trait PayloadStore: Send + Sync {
 }
 
 /// An error and its sources on one line, each cause once (SDK errors repeat their sources in
-/// their own messages).
+/// their own messages). Below a [`StoreError::S3`], whose message already holds the S3 error's
+/// code, message and request id, the SDK's own chain (which ends in a Debug dump of the error
+/// metadata) is left out.
 pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     let mut line = String::new();
     let mut next = Some(err);
     while let Some(err) = next {
+        if let Some(StoreError::S3 { .. }) = err.downcast_ref::<StoreError>() {
+            if !line.contains(&err.to_string()) {
+                if !line.is_empty() {
+                    line.push_str(": ");
+                }
+                line.push_str(&err.to_string());
+            }
+            break;
+        }
         let text = err.to_string();
         if !text.is_empty() && !line.contains(&text) {
             if !line.is_empty() {

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Produces schema-registry-framed Kafka records with the registries' own serializers, for tests.
 
   python produce.py confluent URL [USER:SECRET]   Confluent's AvroSerializer and JSONSerializer
@@ -289,8 +290,13 @@ def glue(endpoint):
     pb = compiled()
     with open(os.path.join(PROTO, "glue.proto")) as f:
         definition = f.read()
-    created = client.create_schema(RegistryId={"RegistryName": "claim-check-tests"}, SchemaName="orders-pb",
-                                   DataFormat="PROTOBUF", Compatibility="NONE", SchemaDefinition=definition)
+    try:
+        created = client.create_schema(RegistryId={"RegistryName": "claim-check-tests"}, SchemaName="orders-pb",
+                                       DataFormat="PROTOBUF", Compatibility="NONE", SchemaDefinition=definition)
+    except client.exceptions.AlreadyExistsException:
+        # A second run against the same registry: the version registered the first time.
+        created = client.get_schema_by_definition(
+            SchemaId={"RegistryName": "claim-check-tests", "SchemaName": "orders-pb"}, SchemaDefinition=definition)
     version = uuid.UUID(created["SchemaVersionId"])
     shipment = pb.glue.Shipment(shipment_id="s-1", name="ACME", kind=pb.glue.KIND_EXPRESS)
     shipment.shipped_at.seconds = 1_795_867_200

@@ -2,7 +2,7 @@
 //! its output on standard output and its summary and warnings on standard error.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -11,12 +11,14 @@ use kafka_claim_check::consume::listing::{self, Listed, Query};
 use kafka_claim_check::consume::{
     self, ResolveError, Resolved, Resolver, ResolverSettings, report,
 };
-use kafka_claim_check::decode::registry::RegistrySettings;
+use kafka_claim_check::decode::Decoder;
+use kafka_claim_check::decode::registry::dir::SchemaDir;
+use kafka_claim_check::decode::registry::{RegistryDecoder, RegistrySettings};
 use kafka_claim_check::policy::{MAX_RESPONSE_BYTES, OffloadMode};
 use kafka_claim_check::setup::Aws;
 use kafka_claim_check::store::PayloadStore;
 use kafka_claim_check::store::keys::{self, Kind};
-use kafka_claim_check::{Enricher, Settings, json};
+use kafka_claim_check::{EnrichError, Enricher, Settings, json, record};
 
 /// Where stored objects are: an S3 bucket, or the local directory store.
 #[derive(clap::Args)]
@@ -80,6 +82,11 @@ pub struct Invoke {
     /// Offload every value, not only those that do not fit (CLAIM_CHECK_OFFLOAD=always).
     #[arg(long)]
     pub always: bool,
+    /// Decode registry-framed values with schemas from this directory instead of a registry:
+    /// files named by schema id (7.avsc, 7.proto, 7.json; <uuid>.avsc for a Glue schema
+    /// version), Protobuf imports beside them.
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
     /// Print no summary on standard error.
     #[arg(long, short)]
     pub quiet: bool,
@@ -107,11 +114,15 @@ pub struct Resolve {
     /// event's position in FILE, EXT json, txt or bin.
     #[arg(long, conflicts_with = "output")]
     pub output_dir: Option<PathBuf>,
-    /// Decode claim-checked values a schema registry framed (their valueEncoding names a codec,
-    /// not json, text or base64) to the JSON an inline event carries, with schemas from the
-    /// registry CLAIM_CHECK_SCHEMA_REGISTRY names (default: print the record's bytes as stored).
+    /// Decode claim-checked values a schema registry framed (Avro, JSON Schema or Protobuf:
+    /// their valueEncoding names the codec) to the JSON an inline event carries, with schemas
+    /// from the registry CLAIM_CHECK_SCHEMA_REGISTRY names or from --schemas (default: print
+    /// the record's bytes as stored).
     #[arg(long)]
     pub decode: bool,
+    /// With --decode: schemas from this directory instead of a registry (as `invoke --schemas`).
+    #[arg(long, value_name = "DIR", requires = "decode")]
+    pub schemas: Option<PathBuf>,
 }
 
 /// The `list` command's arguments.
@@ -173,6 +184,9 @@ pub struct Reemit {
     /// Print the events on one line.
     #[arg(long)]
     pub compact: bool,
+    /// Decode registry-framed values with schemas from this directory (as `invoke --schemas`).
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
 }
 
 /// Runs `claim-check invoke`.
@@ -189,6 +203,7 @@ pub async fn invoke(args: Invoke) -> anyhow::Result<()> {
         max_batch_bytes,
         target,
         always,
+        schemas,
         quiet,
     } = args;
     let flags = [
@@ -225,7 +240,7 @@ pub async fn invoke(args: Invoke) -> anyhow::Result<()> {
     if always {
         settings.offload = OffloadMode::Always;
     }
-    let request = read_input(&file)?;
+    let request = read_batch(&file)?;
     if request.len() > MAX_RESPONSE_BYTES {
         eprintln!(
             "claim-check: warning: the batch is {} bytes; EventBridge Pipes sends an enrichment at most 6 MB ({MAX_RESPONSE_BYTES} bytes), so no pipe can send this batch",
@@ -233,12 +248,18 @@ pub async fn invoke(args: Invoke) -> anyhow::Result<()> {
         );
     }
     let aws = Aws::new();
-    let decoder = aws.decoder(&RegistrySettings::from_env()?).await?;
+    let decoder = decoder(&aws, schemas.as_deref()).await?;
     let store = aws.store(&settings, &store_dir).await?;
     let location = store.uri(&settings.key_prefix);
     let enriched = Enricher::with_decoder(settings, store, decoder)
         .enrich(&request, None)
-        .await?;
+        .await
+        .map_err(|err| match err {
+            EnrichError::TargetBatchSize { .. } => {
+                anyhow::anyhow!("{err} (or, locally, --target KIND for another target's limits)")
+            }
+            err => err.into(),
+        })?;
     print_events(&enriched.body, compact)?;
     if !quiet {
         let s = &enriched.summary;
@@ -268,6 +289,7 @@ pub async fn resolve(args: Resolve) -> anyhow::Result<()> {
         output,
         output_dir,
         decode,
+        schemas,
     } = args;
     let mut entries = allow;
     if entries.is_empty() {
@@ -280,17 +302,21 @@ pub async fn resolve(args: Resolve) -> anyhow::Result<()> {
     };
     let aws = Aws::new();
     let (store, allowlist) = aws.resolver_store(&settings, &entries, &store_dir).await?;
-    let input = String::from_utf8(read_input(&file)?).context("the events are not UTF-8 text")?;
+    let input = String::from_utf8(read_input(&file, "event file")?)
+        .context("the events are not UTF-8 text")?;
     let mut resolved = Resolver::new(store, allowlist)
         .resolve_all(&input)
         .await
         .map_err(|(index, err)| anyhow::Error::new(err).context(format!("event {index}")))?;
     if decode {
-        let registry = RegistrySettings::from_env()?;
-        let Some(decoder) = aws.registry_decoder(&registry).await? else {
-            anyhow::bail!(
-                "--decode needs a schema registry: set CLAIM_CHECK_SCHEMA_REGISTRY (confluent or glue) and its settings"
-            );
+        let decoder = match &schemas {
+            Some(dir) => schema_dir_decoder(dir)?,
+            None => match aws.registry_decoder(&RegistrySettings::from_env()?).await? {
+                Some(decoder) => decoder,
+                None => anyhow::bail!(
+                    "--decode needs schemas: --schemas DIR, or CLAIM_CHECK_SCHEMA_REGISTRY (confluent or glue) and its settings"
+                ),
+            },
         };
         for (index, r) in resolved.iter_mut().enumerate() {
             r.decode_registry_value(&decoder)
@@ -405,6 +431,7 @@ pub async fn reemit(args: Reemit) -> anyhow::Result<()> {
         store,
         record,
         compact,
+        schemas,
     } = args;
     let aws = Aws::new();
     let (settings, store) = open_store(&store, &aws).await?;
@@ -430,7 +457,7 @@ pub async fn reemit(args: Reemit) -> anyhow::Result<()> {
         }
     };
     let request = [&b"["[..], &raw, b"]"].concat();
-    let decoder = aws.decoder(&RegistrySettings::from_env()?).await?;
+    let decoder = decoder(&aws, schemas.as_deref()).await?;
     let enriched = Enricher::with_decoder(settings, store, decoder)
         .enrich(&request, None)
         .await?;
@@ -528,15 +555,66 @@ fn write_resolved(
     Ok(())
 }
 
-fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    if file.as_os_str() == "-" {
+/// The decoder for values: schemas from `schemas` when given, else what the registry settings
+/// name (none: plain classification).
+async fn decoder(aws: &Aws, schemas: Option<&Path>) -> anyhow::Result<Arc<dyn Decoder>> {
+    Ok(match schemas {
+        Some(dir) => Arc::new(schema_dir_decoder(dir)?),
+        None => aws.decoder(&RegistrySettings::from_env()?).await?,
+    })
+}
+
+/// The decoder of framed values with the schemas in `dir`.
+fn schema_dir_decoder(dir: &Path) -> anyhow::Result<RegistryDecoder> {
+    let settings = RegistrySettings::for_schema_dir(|name| std::env::var(name).ok())?;
+    let schemas = SchemaDir::open(dir).with_context(|| format!("--schemas {}", dir.display()))?;
+    Ok(schemas.decoder(&settings))
+}
+
+/// A Pipes batch from `file`: as written, or converted from Lambda's event-source-mapping event
+/// (records grouped by topic-partition), with a note saying so.
+fn read_batch(file: &Path) -> anyhow::Result<Vec<u8>> {
+    let body = read_input(file, "batch file")?;
+    if let Some((batch, records, groups)) = record::esm::to_pipes_batch(&body) {
+        eprintln!(
+            "claim-check: note: {} is a Lambda event-source-mapping event; running its {records} record(s) from {groups} topic-partition(s) as the flat array EventBridge Pipes sends",
+            name(file)
+        );
+        return Ok(batch);
+    }
+    Ok(body)
+}
+
+/// The bytes of `file` (`-`: standard input), refusing an empty one.
+fn read_input(file: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    let body = if file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
             .read_to_end(&mut buf)
-            .context("could not read the batch from standard input")?;
-        Ok(buf)
+            .with_context(|| format!("could not read the {what} from standard input"))?;
+        buf
     } else {
         std::fs::read(file)
-            .with_context(|| format!("could not read the batch file {}", file.display()))
+            .with_context(|| format!("could not read the {what} {}", file.display()))?
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        anyhow::bail!(
+            "{} is empty: expected {}",
+            name(file),
+            match what {
+                "batch file" =>
+                    "a Pipes batch, a JSON array of Kafka records (docs/local.md, \"Write your own batch\")",
+                _ =>
+                    "events the function wrote: one event, a whole EventBridge event, or a JSON array of them",
+            }
+        );
+    }
+    Ok(body)
+}
+
+fn name(file: &Path) -> String {
+    match file.as_os_str() == "-" {
+        true => "standard input".into(),
+        false => file.display().to_string(),
     }
 }

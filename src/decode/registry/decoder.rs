@@ -55,7 +55,6 @@ pub struct RegistryDecoder {
     source: Arc<dyn SchemaSource>,
     framing: Framing,
     fields: Fields,
-    registry: &'static str,
     cache: Mutex<HashMap<SchemaId, Entry>>,
     compiled: Arc<AtomicU64>,
     options: CodecOptions,
@@ -68,10 +67,6 @@ impl RegistryDecoder {
             source,
             framing,
             fields,
-            registry: match framing {
-                Framing::Confluent => "confluent",
-                Framing::Glue => "glue",
-            },
             cache: Mutex::new(HashMap::new()),
             compiled: Arc::new(AtomicU64::new(0)),
             options: CodecOptions::default(),
@@ -100,12 +95,11 @@ impl RegistryDecoder {
     fn fetch(&self, id: SchemaId) -> Fetch {
         let source = Arc::clone(&self.source);
         let compiled = Arc::clone(&self.compiled);
-        let registry = self.registry;
         let options = self.options;
         async move {
             let fetched = source.fetch(id).await?;
             compiled.fetch_add(1, Ordering::Relaxed);
-            Ok(Arc::new(compile(registry, id, fetched, &options)))
+            Ok(Arc::new(compile(id, fetched, &options)))
         }
         .boxed()
         .shared()
@@ -146,7 +140,7 @@ impl RegistryDecoder {
                 .map_err(|_| DecodeError {
                     message: format!(
                         "the {} schema registry did not answer before the invocation's deadline",
-                        self.registry
+                        self.framing.registry()
                     ),
                     source: None,
                 })?,
@@ -208,8 +202,8 @@ impl RegistryDecoder {
     /// serializers write one.
     fn id_header<'a>(&self, field: Field, headers: &'a [Header]) -> Option<&'a [u8]> {
         let name = match (self.framing, field) {
-            (Framing::Confluent, Field::Value) => VALUE_SCHEMA_ID_HEADER,
-            (Framing::Confluent, Field::Key) => KEY_SCHEMA_ID_HEADER,
+            (Framing::Confluent | Framing::Any, Field::Value) => VALUE_SCHEMA_ID_HEADER,
+            (Framing::Confluent | Framing::Any, Field::Key) => KEY_SCHEMA_ID_HEADER,
             _ => return None,
         };
         headers
@@ -248,9 +242,11 @@ impl RegistryDecoder {
         Ok(Some(Located {
             schema: framed.schema,
             payload: framed.payload,
-            dialect: match self.framing {
-                Framing::Confluent => Dialect::Confluent { indexes: None },
-                Framing::Glue => Dialect::Glue,
+            dialect: match framed.schema {
+                SchemaId::Confluent(_) | SchemaId::ConfluentGuid(_) => {
+                    Dialect::Confluent { indexes: None }
+                }
+                SchemaId::Glue(_) => Dialect::Glue,
             },
         }))
     }
@@ -339,7 +335,11 @@ fn deserialization(message: String) -> Undecodable {
 
 /// Compiles a fetched schema with its codec; a schema that does not compile is kept with the
 /// reason, for its records' dead letters.
-fn compile(registry: &str, id: SchemaId, fetched: FetchedSchema, options: &CodecOptions) -> Schema {
+fn compile(id: SchemaId, fetched: FetchedSchema, options: &CodecOptions) -> Schema {
+    let registry = match id {
+        SchemaId::Confluent(_) | SchemaId::ConfluentGuid(_) => "confluent",
+        SchemaId::Glue(_) => "glue",
+    };
     let codec = codec::for_schema_type(&fetched.schema_type);
     let compiled = match codec {
         Some(codec) => codec

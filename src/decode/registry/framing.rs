@@ -68,6 +68,9 @@ pub enum Framing {
     Confluent,
     /// `0x03`, compression, schema version UUID, payload.
     Glue,
+    /// Either, as the first byte says: for an offline schema directory that holds both kinds
+    /// ([`super::dir::SchemaDir`]). A deployed function reads one registry.
+    Any,
 }
 
 /// Bytes that start like the registry's framing but are not valid framing.
@@ -88,32 +91,37 @@ impl Framing {
     /// The schema a framed value refers to, without decompressing it; `None` when the bytes do
     /// not start with the framing's first byte (or are too short to hold its header).
     pub fn schema_id(self, bytes: &[u8]) -> Option<SchemaId> {
-        match self {
-            Framing::Confluent => match bytes {
-                [CONFLUENT_MAGIC, a, b, c, d, ..] => {
-                    Some(SchemaId::Confluent(u32::from_be_bytes([*a, *b, *c, *d])))
-                }
-                _ => None,
-            },
-            Framing::Glue => match bytes {
-                [GLUE_HEADER_VERSION, _, rest @ ..] if rest.len() >= 16 => {
-                    let mut uuid = [0; 16];
-                    uuid.copy_from_slice(&rest[..16]);
-                    Some(SchemaId::Glue(uuid))
-                }
-                _ => None,
-            },
+        match (self.of(bytes), bytes) {
+            (Framing::Confluent, [CONFLUENT_MAGIC, a, b, c, d, ..]) => {
+                Some(SchemaId::Confluent(u32::from_be_bytes([*a, *b, *c, *d])))
+            }
+            (Framing::Glue, [GLUE_HEADER_VERSION, _, rest @ ..]) if rest.len() >= 16 => {
+                let mut uuid = [0; 16];
+                uuid.copy_from_slice(&rest[..16]);
+                Some(SchemaId::Glue(uuid))
+            }
+            _ => None,
         }
     }
 
     /// True when `bytes` start with the framing's first byte: they are meant to be framed, and
     /// are a dead letter if the rest is not valid.
     pub fn claims(self, bytes: &[u8]) -> bool {
-        bytes.first()
-            == Some(match self {
-                Framing::Confluent => &CONFLUENT_MAGIC,
-                Framing::Glue => &GLUE_HEADER_VERSION,
-            })
+        match self {
+            Framing::Confluent => bytes.first() == Some(&CONFLUENT_MAGIC),
+            Framing::Glue => bytes.first() == Some(&GLUE_HEADER_VERSION),
+            Framing::Any => Framing::Confluent.claims(bytes) || Framing::Glue.claims(bytes),
+        }
+    }
+
+    /// The one framing `bytes` are in: `self`, or for [`Framing::Any`] the one their first byte
+    /// names (Confluent when none does).
+    pub fn of(self, bytes: &[u8]) -> Framing {
+        match self {
+            Framing::Any if Framing::Glue.claims(bytes) => Framing::Glue,
+            Framing::Any => Framing::Confluent,
+            one => one,
+        }
     }
 
     /// Splits framed bytes into their schema and payload; `Ok(None)` when the bytes do not start
@@ -126,16 +134,17 @@ impl Framing {
         if !self.claims(bytes) {
             return Ok(None);
         }
-        let Some(schema) = self.schema_id(bytes) else {
+        let framing = self.of(bytes);
+        let Some(schema) = framing.schema_id(bytes) else {
             return Err(BadFraming(format!(
                 "{} byte(s) cannot hold the {} header",
                 bytes.len(),
-                self.name()
+                framing.name()
             )));
         };
-        let payload = match self {
-            Framing::Confluent => Cow::Borrowed(&bytes[5..]),
-            Framing::Glue => match bytes[1] {
+        let payload = match schema {
+            SchemaId::Confluent(_) | SchemaId::ConfluentGuid(_) => Cow::Borrowed(&bytes[5..]),
+            SchemaId::Glue(_) => match bytes[1] {
                 GLUE_UNCOMPRESSED => Cow::Borrowed(&bytes[18..]),
                 GLUE_ZLIB => Cow::Owned(inflate(&bytes[18..])?),
                 other => {
@@ -148,10 +157,20 @@ impl Framing {
         Ok(Some(Framed { schema, payload }))
     }
 
+    /// The registry's name in messages: `confluent`, `glue`.
+    pub fn registry(self) -> &'static str {
+        match self {
+            Framing::Confluent => "confluent",
+            Framing::Glue => "glue",
+            Framing::Any => "confluent or glue",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Framing::Confluent => "Confluent",
             Framing::Glue => "Glue",
+            Framing::Any => "Confluent or Glue",
         }
     }
 }
@@ -189,6 +208,22 @@ mod tests {
             flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(bytes).unwrap();
         encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn any_framing_follows_the_first_byte() {
+        let confluent = Framing::Any.split(&[0, 0, 0, 1, 2, b'x']).unwrap().unwrap();
+        assert_eq!(confluent.schema, SchemaId::Confluent(258));
+        assert_eq!(&*confluent.payload, b"x");
+        let mut glue = vec![3, 0];
+        glue.extend_from_slice(&[7; 16]);
+        glue.push(b'y');
+        let framed = Framing::Any.split(&glue).unwrap().unwrap();
+        assert_eq!(framed.schema, SchemaId::Glue([7; 16]));
+        assert_eq!(&*framed.payload, b"y");
+        assert_eq!(Framing::Any.split(b"{}").unwrap(), None);
+        assert!(Framing::Any.split(&[3, 0, 1]).is_err());
+        assert!(!Framing::Confluent.claims(&glue) && !Framing::Glue.claims(&[0]));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 #[cfg(feature = "aws")]
 pub mod confluent;
 pub mod decoder;
+pub mod dir;
 pub mod framing;
 #[cfg(feature = "aws")]
 pub mod glue;
