@@ -4,6 +4,7 @@
 
 pub mod base64;
 pub mod number;
+mod scan;
 pub mod strict;
 pub mod string;
 

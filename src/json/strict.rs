@@ -14,7 +14,8 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use super::string::{STRING_STOP, has_refused_character, string_stops};
+use super::scan::plain_len;
+use super::string::has_refused_character;
 
 /// The deepest nesting embedded as JSON. An embedded document sits up to four levels down in
 /// what a consumer parses (a header value: envelope, `detail`, `headers`, the header object), and
@@ -263,18 +264,11 @@ impl<'a> Validator<'a> {
         self.i += 1;
         let start = self.i;
         let b = self.b;
-        // Eight bytes at a time, jumping to the first byte that ends the fast part.
-        while let Some(word) = b.get(self.i..self.i + 8) {
-            let stops = string_stops(u64::from_le_bytes(word.try_into().unwrap_or_default()));
-            if stops != 0 {
-                self.i += (stops.trailing_zeros() / 8) as usize;
-                if b[self.i] == b'"' {
-                    self.i += 1;
-                    return Some((&b[start..self.i - 1], false));
-                }
-                return self.string_rest(start);
-            }
-            self.i += 8;
+        // Straight to the first byte that ends the fast part (16 bytes at a time).
+        self.i += plain_len(&b[self.i..]);
+        if b.get(self.i) == Some(&b'"') {
+            self.i += 1;
+            return Some((&b[start..self.i - 1], false));
         }
         self.string_rest(start)
     }
@@ -285,9 +279,7 @@ impl<'a> Validator<'a> {
     fn string_rest(&mut self, start: usize) -> Option<(&'a [u8], bool)> {
         let mut escaped = false;
         loop {
-            while self.i < self.b.len() && !STRING_STOP[self.b[self.i] as usize] {
-                self.i += 1;
-            }
+            self.i += plain_len(&self.b[self.i..]);
             match self.b.get(self.i)? {
                 b'"' => break,
                 b'\\' => {
