@@ -92,7 +92,7 @@ async fn setup() -> Setup {
     let server = SeaweedFs::start();
     let bucket = server.bucket("faults").await;
     let clean = enricher_at(&server.endpoint, &bucket, SECRET_KEY, settings());
-    let clean_output = clean.enrich(&batch(), None).await.unwrap().body;
+    let clean_output = clean.enrich(&batch(), None).await.unwrap().body();
     let clean_objects = objects(&server, &bucket).await;
     assert_eq!(clean_objects.len(), 7, "six claim checks and a dead letter");
     wipe(&server, &bucket).await;
@@ -118,7 +118,7 @@ impl Setup {
             .enrich(&batch(), None)
             .await
             .expect("succeeds once the fault clears");
-        assert_eq!(out.body, self.clean_output, "byte-identical output");
+        assert_eq!(out.body(), self.clean_output, "byte-identical output");
         assert_eq!(
             objects(&self.server, &self.bucket).await,
             self.clean_objects,
@@ -196,7 +196,7 @@ async fn transient_slowdown_succeeds_after_retries() {
         .enrich(&batch(), None)
         .await
         .expect("two 503s are within the retries");
-    assert_eq!(out.body, s.clean_output);
+    assert_eq!(out.body(), s.clean_output);
     assert_eq!(objects(&s.server, &s.bucket).await, s.clean_objects);
     assert!(
         s.proxy.requests() >= 9,
@@ -246,7 +246,7 @@ async fn one_slow_response_is_retried() {
         .enrich(&batch(), None)
         .await
         .expect("one slow attempt is retried");
-    assert_eq!(out.body, s.clean_output);
+    assert_eq!(out.body(), s.clean_output);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -268,7 +268,7 @@ async fn a_connection_cut_mid_upload_fails_or_retries() {
         .enrich(&batch(), None)
         .await
         .expect("one cut upload is retried");
-    assert_eq!(out.body, s.clean_output);
+    assert_eq!(out.body(), s.clean_output);
     assert_eq!(objects(&s.server, &s.bucket).await, s.clean_objects);
 }
 
@@ -337,5 +337,5 @@ async fn a_slow_store_gives_up_before_the_deadline() {
         .enrich(&batch(), Some(Instant::now() + Duration::from_secs(60)))
         .await
         .unwrap();
-    assert_eq!(out.body, s.clean_output);
+    assert_eq!(out.body(), s.clean_output);
 }

@@ -31,7 +31,7 @@ async fn run(outer: &Path, records: &[Value]) -> Vec<Value> {
         .enrich(&serde_json::to_vec(records).unwrap(), None)
         .await
         .unwrap();
-    serde_json::from_slice(&out.body).unwrap()
+    serde_json::from_slice(&out.body()).unwrap()
 }
 
 /// Every file under `outer` is under `outer/store/claim-check/`.

@@ -283,9 +283,10 @@ proptest! {
         let store = Arc::new(MemoryStore::new("prop-bucket"));
         let enricher = Enricher::new(settings.clone(), store.clone());
         let out = runtime.block_on(enricher.enrich(&body, None)).expect("a feasible batch never fails");
-        let raw_events: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&out.body).unwrap();
+        let body = out.body();
+        let raw_events: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&body).unwrap();
         prop_assert_eq!(raw_events.len(), records.len());
-        prop_assert!(out.body.len() <= kafka_claim_check::policy::MAX_RESPONSE_BYTES);
+        prop_assert!(out.body().len() <= kafka_claim_check::policy::MAX_RESPONSE_BYTES);
 
         let resolver = Resolver::new(store.clone(), Allowlist::new(["prop-bucket"]));
         let mut total = 0;
@@ -402,8 +403,9 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let enricher = Enricher::new(settings.clone(), Arc::new(MemoryStore::new("b")));
         let out = runtime.block_on(enricher.enrich(&body, None)).expect("a batch within the target's maximum fits");
-        common::targets::assert_accepted(target, &out.body);
-        let events: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&out.body).unwrap();
+        common::targets::assert_accepted(target, &out.body());
+        let body = out.body();
+        let events: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&body).unwrap();
         prop_assert_eq!(events.len(), count);
         for event in events {
             prop_assert_eq!(check_event(event.get().as_bytes(), settings.event_limits()), Ok(()));
@@ -441,7 +443,7 @@ fn ten_thousand_records_fit_a_target_that_takes_them() {
         let enricher = Enricher::new(target_settings(target), Arc::new(MemoryStore::new("b")));
         match runtime.block_on(enricher.enrich(&body, None)) {
             Ok(out) => {
-                common::targets::assert_accepted(target, &out.body);
+                common::targets::assert_accepted(target, &out.body());
                 assert_eq!(out.summary.records, 10_000);
                 // Lambda's 6 MB takes these 10,000 records only if the largest are claim-checked.
                 if target == "lambda" {

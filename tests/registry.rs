@@ -67,7 +67,7 @@ async fn events(enricher: &Enricher, body: &[u8]) -> Vec<Value> {
         .enrich(body, None)
         .await
         .expect("the batch enriches");
-    serde_json::from_slice(&enriched.body).unwrap()
+    serde_json::from_slice(&enriched.body()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

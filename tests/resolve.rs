@@ -30,7 +30,8 @@ async fn enrich(server: &SeaweedFs, bucket: &str, settings: Settings, input: &[u
         .enrich(input, None)
         .await
         .unwrap();
-    let events: Vec<&RawValue> = serde_json::from_slice(&out.body).unwrap();
+    let body = out.body();
+    let events: Vec<&RawValue> = serde_json::from_slice(&body).unwrap();
     events.iter().map(|e| e.get().to_string()).collect()
 }
 

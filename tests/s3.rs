@@ -28,7 +28,9 @@ async fn every_sample_batch_ends_in_the_three_forms_within_limits() {
             .enrich(&input, None)
             .await
             .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
-        let forms = server.check_default_batch(&bucket, &input, &out.body).await;
+        let forms = server
+            .check_default_batch(&bucket, &input, &out.body())
+            .await;
         seen.extend(forms);
     }
     for form in [Form::Inline, Form::ClaimCheck, Form::DeadLetter] {
@@ -45,7 +47,7 @@ async fn stored_objects_carry_checksum_content_type_and_metadata() {
         .enrich(&read("events/large-payload.json"), None)
         .await
         .unwrap();
-    let events: Vec<Value> = serde_json::from_slice(&out.body).unwrap();
+    let events: Vec<Value> = serde_json::from_slice(&out.body()).unwrap();
     let claim = &events[1]["claimCheck"];
     let key = claim["key"].as_str().unwrap();
     assert!(
@@ -119,7 +121,7 @@ async fn rerunning_a_batch_returns_the_same_bytes_and_writes_nothing_new() {
     let before = modified(keys[0].clone()).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let second = e.enrich(&input, None).await.unwrap();
-    assert_eq!(first.body, second.body, "byte-identical output");
+    assert_eq!(first.body(), second.body(), "byte-identical output");
     assert_eq!(keys, server.keys(&bucket).await, "no new objects");
     assert_eq!(
         before,

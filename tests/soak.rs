@@ -64,7 +64,7 @@ async fn sequential_and_concurrent_invocations_do_not_grow() {
             .enrich(batch, None)
             .await
             .unwrap_or_else(|e| panic!("invocation {i}: {e}"));
-        assert!(!out.body.is_empty());
+        assert!(!out.body().is_empty());
         if i + 1 == warm_up {
             baseline = Some((rss_kib(), fds()));
         }
@@ -82,9 +82,12 @@ async fn sequential_and_concurrent_invocations_do_not_grow() {
             .map(|j| {
                 let enricher = enricher.clone();
                 let batch = batches[(burst * width + j) % batches.len()].clone();
-                tokio::spawn(
-                    async move { enricher.enrich(&batch, None).await.map(|o| o.body.len()) },
-                )
+                tokio::spawn(async move {
+                    enricher
+                        .enrich(&batch, None)
+                        .await
+                        .map(|o| o.events.json_len())
+                })
             })
             .collect();
         for task in tasks {

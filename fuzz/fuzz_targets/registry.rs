@@ -81,7 +81,8 @@ fuzz_target!(|data: &[u8]| {
     let out = runtime
         .block_on(enricher.enrich(body.as_bytes(), None))
         .expect("a batch of one well-formed record is never a failed invocation");
-    let events: Vec<&RawValue> = serde_json::from_slice(&out.body).unwrap();
+    let body = out.body();
+    let events: Vec<&RawValue> = serde_json::from_slice(&body).unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(
         check_event(events[0].get().as_bytes(), settings.event_limits()),

@@ -383,7 +383,8 @@ mod tests {
             .enrich(&serde_json::to_vec(&records).unwrap(), None)
             .await
             .unwrap();
-        let raws: Vec<&RawValue> = serde_json::from_slice(&out.body).unwrap();
+        let body = out.body();
+        let raws: Vec<&RawValue> = serde_json::from_slice(&body).unwrap();
         (raws.iter().map(|r| r.get().to_string()).collect(), store)
     }
 
@@ -595,7 +596,8 @@ mod tests {
             .enrich(format!("[{raw}]").as_bytes(), None)
             .await
             .unwrap();
-        let events: Vec<&RawValue> = serde_json::from_slice(&out.body).unwrap();
+        let body = out.body();
+        let events: Vec<&RawValue> = serde_json::from_slice(&body).unwrap();
         let (r, _) = resolver(&store, &["claims"]);
         let resolved = r.resolve(events[0].get()).await.unwrap();
         assert_eq!(resolved.form, Form::DeadLetter);

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use serde_json::value::RawValue;
 
 pub use error::EnrichError;
-pub use outcome::{Enriched, Summary, TopicCounts};
+pub use outcome::{Enriched, Events, Summary, TopicCounts};
 
 use crate::decode::{Classifier, Decoder};
 use crate::event::accept;
@@ -275,14 +275,10 @@ impl Enricher {
         summary.objects_existing = self.upload(objects, deadline).await?;
         summary.store_millis = started.elapsed().as_millis() as u64;
 
-        let response_len = Limits::response_len(slots.iter().map(|s| s.fate.event().len()));
-        let mut out = Vec::with_capacity(response_len);
-        out.push(b'[');
-        for (i, slot) in slots.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(slot.fate.event());
+        // Each slot is dropped as soon as its event is taken: the records, their decoded values
+        // and the stored objects go before the response is serialized.
+        let mut events = Vec::with_capacity(slots.len());
+        for slot in slots {
             debug_assert_eq!(
                 accept::check_event(slot.fate.event(), self.settings.event_limits()),
                 Ok(()),
@@ -315,10 +311,11 @@ impl Enricher {
                     counts.bytes_stored += object.body.len() as u64;
                 }
             }
+            events.push(slot.fate.into_event());
         }
-        out.push(b']');
-        summary.response_bytes = out.len();
-        Ok(Enriched { body: out, summary })
+        let events = Events::new(events);
+        summary.response_bytes = events.json_len();
+        Ok(Enriched { events, summary })
     }
 }
 
@@ -355,9 +352,10 @@ mod tests {
     async fn run(e: &Enricher, records: &[Value]) -> (Vec<Value>, Summary, Vec<u8>) {
         let body = serde_json::to_vec(records).unwrap();
         let out = e.enrich(&body, None).await.unwrap();
-        let events: Vec<Value> = serde_json::from_slice(&out.body).unwrap();
+        let events: Vec<Value> = serde_json::from_slice(&out.body()).unwrap();
         assert_eq!(events.len(), records.len(), "one event per record");
-        (events, out.summary, out.body)
+        let body = out.body();
+        (events, out.summary, body)
     }
 
     fn check_limits(e: &Enricher, body: &[u8]) {
@@ -492,7 +490,7 @@ mod tests {
         let raw = r#"{"topic":"orders","partition":"0","offset":3,"value":"!!", "x" : [1,2]}"#;
         let body = format!(r#"[{raw},{}]"#, record(4, Some(b"ok")));
         let out = e.enrich(body.as_bytes(), None).await.unwrap();
-        let events: Vec<Value> = serde_json::from_slice(&out.body).unwrap();
+        let events: Vec<Value> = serde_json::from_slice(&out.body()).unwrap();
         assert_eq!(events[0]["error"]["code"], "invalid-base64");
         assert_eq!(events[0]["offset"], 3);
         assert_eq!(events[1]["value"], "ok");

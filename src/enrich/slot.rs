@@ -35,6 +35,13 @@ impl Fate {
             Fate::Inline { event } | Fate::Claim { event, .. } | Fate::Dead { event, .. } => event,
         }
     }
+
+    /// The event, taken; the rest (a stored object) is dropped.
+    pub(super) fn into_event(self) -> Vec<u8> {
+        match self {
+            Fate::Inline { event } | Fate::Claim { event, .. } | Fate::Dead { event, .. } => event,
+        }
+    }
 }
 
 /// A record on its way through the pipeline.

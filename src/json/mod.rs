@@ -22,11 +22,11 @@ const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 /// JSON text written by this crate, serialized by `serde_json` verbatim, without the full parse
 /// that `RawValue::from_string` would spend on a response of up to 6 MB. Only for JSON this crate
 /// wrote itself (the property tests and the fuzz target check that it always is valid).
-pub struct RawJson(pub Vec<u8>);
+pub struct RawJson<B = Vec<u8>>(pub B);
 
-impl Serialize for RawJson {
+impl<B: AsRef<[u8]>> Serialize for RawJson<B> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = std::str::from_utf8(&self.0).map_err(S::Error::custom)?;
+        let text = std::str::from_utf8(self.0.as_ref()).map_err(S::Error::custom)?;
         let mut raw = serializer.serialize_struct(RAW_VALUE_TOKEN, 1)?;
         raw.serialize_field(RAW_VALUE_TOKEN, text)?;
         raw.end()

@@ -75,33 +75,6 @@ fn write_escape(out: &mut Vec<u8>, byte: u8) {
     }
 }
 
-/// Bytes that end the fast part of a string: a quote, a backslash, or a control character.
-pub(crate) static STRING_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        table[i] = true;
-        i += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
-/// Flags, in bit 7 of each byte, the bytes of `word` (little-endian) that end the fast part of a
-/// string: a quote, a backslash or a control character. Bytes above the first flagged one may be
-/// flagged wrongly (borrows propagate upwards), but the lowest flag is always exact, and no such
-/// byte is ever missed.
-pub(crate) fn string_stops(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let quote = zero_byte(word ^ (ONES * b'"' as u64));
-    let backslash = zero_byte(word ^ (ONES * b'\\' as u64));
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    quote | backslash | control
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,53 +98,6 @@ mod tests {
             prop_assert_eq!(&ours[1..], theirs.as_bytes());
             prop_assert!(!has_refused_character(&ours));
             prop_assert_eq!(serde_json::from_slice::<String>(&ours[1..]).unwrap(), text);
-        }
-    }
-}
-
-#[cfg(test)]
-mod word_tests {
-    use super::{STRING_STOP, string_stops};
-    use proptest::prelude::*;
-
-    /// Where the word scan says the fast part ends: the first flagged byte, or 8.
-    fn first_flagged(word: [u8; 8]) -> usize {
-        (string_stops(u64::from_le_bytes(word)).trailing_zeros() / 8) as usize
-    }
-
-    fn first_stop(word: [u8; 8]) -> usize {
-        word.iter()
-            .position(|&b| STRING_STOP[b as usize])
-            .unwrap_or(8)
-    }
-
-    #[test]
-    fn every_byte_value_is_found_at_every_position() {
-        for byte in 0..=255u8 {
-            for position in 0..8 {
-                let mut word = [b'a'; 8];
-                word[position] = byte;
-                assert_eq!(
-                    first_flagged(word),
-                    first_stop(word),
-                    "byte {byte:#x} at {position}"
-                );
-            }
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(20_000))]
-        #[test]
-        fn the_first_flagged_byte_is_the_first_stop_byte(
-            word in prop::array::uniform8(prop::sample::select(vec![0u8, 0x1f, 0x20, b'"', b'#', b'[', b'\\', b']', b'a', 0x7f, 0x80, 0xa2, 0xdc, 0xff]))
-        ) {
-            prop_assert_eq!(first_flagged(word), first_stop(word));
-        }
-
-        #[test]
-        fn any_word(word in any::<[u8; 8]>()) {
-            prop_assert_eq!(first_flagged(word), first_stop(word));
         }
     }
 }

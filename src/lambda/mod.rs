@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
+use crate::enrich::Events;
 use crate::enrich::{EnrichError, Enricher, Summary};
-use crate::json::RawJson;
 use metrics::MetricsSettings;
 
 /// The error reported to the Lambda service: a stable type and a message that names the cause.
@@ -48,7 +48,7 @@ impl Handler {
     ///
     /// # Errors
     /// [`HandlerError`] when the invocation must fail (Pipes then retries the batch).
-    pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<RawJson, HandlerError> {
+    pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Events, HandlerError> {
         let deadline = deadline_from_epoch_millis(event.context.deadline);
         self.handle_request(event.payload.get().as_bytes(), deadline)
             .await
@@ -62,7 +62,7 @@ impl Handler {
         &self,
         request: &[u8],
         deadline: Option<Instant>,
-    ) -> Result<RawJson, HandlerError> {
+    ) -> Result<Events, HandlerError> {
         handle_request(&self.enricher, &self.metrics, request, deadline).await
     }
 }
@@ -72,7 +72,7 @@ async fn handle_request(
     metrics: &MetricsSettings,
     request: &[u8],
     deadline: Option<Instant>,
-) -> Result<RawJson, HandlerError> {
+) -> Result<Events, HandlerError> {
     let started = Instant::now();
     let (records, result) = enricher.enrich_counted(request, deadline).await;
     let unfittable = result
@@ -109,7 +109,7 @@ async fn handle_request(
                     "records were dead-lettered; see the events' error.code and claimCheck"
                 );
             }
-            Ok(RawJson(enriched.body))
+            Ok(enriched.events)
         }
         Err(err) => {
             tracing::error!(

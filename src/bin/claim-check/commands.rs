@@ -260,7 +260,7 @@ pub async fn invoke(args: Invoke) -> anyhow::Result<()> {
             }
             err => err.into(),
         })?;
-    print_events(&enriched.body, compact)?;
+    print_events(&enriched.body(), compact)?;
     if !quiet {
         let s = &enriched.summary;
         eprintln!(
@@ -461,7 +461,7 @@ pub async fn reemit(args: Reemit) -> anyhow::Result<()> {
     let enriched = Enricher::with_decoder(settings, store, decoder)
         .enrich(&request, None)
         .await?;
-    print_events(&enriched.body, compact)?;
+    print_events(&enriched.body(), compact)?;
     if enriched.summary.dead_lettered > 0 {
         eprintln!(
             "claim-check: the record is still a dead letter (see error.code); fix it and pass it with --record"
