@@ -26,6 +26,7 @@
 //! - [`enrich`]: the pipeline, its errors and its outcome;
 //! - [`lambda`]: the function's handler, logging and metrics;
 //! - [`consume`]: the consumer side, events back into verified payloads, listings, reports;
+//! - `kafka` (feature `kafka`): a topic's records as a sample batch, and the pipe run locally;
 //! - [`config`]: the environment parsed into each part's own settings;
 //! - `setup`: the AWS SDK configuration loaded once, and the parts built from it.
 //!
@@ -38,6 +39,8 @@ pub mod decode;
 pub mod enrich;
 pub mod event;
 pub mod json;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod lambda;
 pub mod policy;
 pub mod record;

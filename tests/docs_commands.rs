@@ -38,6 +38,14 @@ const NOT_RUN: &[(&str, &str)] = &[
     ),
     ("psrc-", "needs a Confluent Cloud registry"),
     (
+        "--bootstrap-servers localhost:9092",
+        "needs your Kafka cluster (tests/kafka.rs runs capture and pipe against a real broker)",
+    ),
+    (
+        "claim-check invoke orders.json",
+        "runs on the file the capture above writes",
+    ),
+    (
         "lambda watch",
         "serves the function in the foreground of its own terminal (tests/runtime_api.rs runs cargo lambda watch and invoke)",
     ),

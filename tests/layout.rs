@@ -30,6 +30,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["json", "record", "decode", "event", "policy", "store"],
     ),
     (
+        "kafka",
+        &[
+            "json", "record", "decode", "event", "policy", "store", "enrich",
+        ],
+    ),
+    (
         "config",
         &[
             "json", "record", "decode", "event", "policy", "store", "enrich", "lambda", "consume",

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod kafka;
 pub mod pipes;
 pub mod registry;
 pub mod targets;

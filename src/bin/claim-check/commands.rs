@@ -557,7 +557,7 @@ fn write_resolved(
 
 /// The decoder for values: schemas from `schemas` when given, else what the registry settings
 /// name (none: plain classification).
-async fn decoder(aws: &Aws, schemas: Option<&Path>) -> anyhow::Result<Arc<dyn Decoder>> {
+pub async fn decoder(aws: &Aws, schemas: Option<&Path>) -> anyhow::Result<Arc<dyn Decoder>> {
     Ok(match schemas {
         Some(dir) => Arc::new(schema_dir_decoder(dir)?),
         None => aws.decoder(&RegistrySettings::from_env()?).await?,

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use kafka_claim_check::store::causes;
 
 mod commands;
+mod kafka;
 
 /// Claim-check enrichment for EventBridge Pipes with Kafka sources, run locally.
 ///
@@ -47,6 +48,16 @@ enum Command {
     /// Print the events a dead letter produces now: its stored raw record (or a fixed version
     /// of it) run through the pipeline, ready to publish by hand.
     Reemit(commands::Reemit),
+    /// Write a topic's records as the batch a pipe would send the function (a sample file for
+    /// `invoke`), without committing any offset. Needs the `kafka` feature.
+    Capture(kafka::Capture),
+    /// Run the pipe on your machine: a consumer group reads the topic in batches, each batch goes
+    /// through the pipeline, and offsets are committed only after it succeeded; a failed batch
+    /// is retried, as Pipes does. Needs the `kafka` feature.
+    ///
+    /// A progress line per batch goes to standard error. Ctrl-C stops after the batch in flight.
+    /// Exit status 1 when the run ends on a failed batch.
+    Pipe(kafka::Pipe),
 }
 
 #[tokio::main]
@@ -57,6 +68,8 @@ async fn main() -> ExitCode {
         Command::List(args) => commands::list(args).await,
         Command::Show(args) => commands::show(args).await,
         Command::Reemit(args) => commands::reemit(args).await,
+        Command::Capture(args) => kafka::capture(args).await,
+        Command::Pipe(args) => kafka::pipe(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
