@@ -145,11 +145,18 @@ fn sandbox() -> (tempfile::TempDir, String) {
     std::fs::create_dir(&bin).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_claim-check"), bin.join("claim-check")).unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    // `cargo run …` as written, for this checkout's package from the scratch directory.
+    // `cargo run …` as written, for this checkout's package from the scratch directory, with the
+    // features this test was built with: a build with others would replace the binary that the
+    // other test files run (`CARGO_BIN_EXE_claim-check`) with one that lacks them.
+    let features = if cfg!(feature = "kafka") {
+        " --features kafka"
+    } else {
+        ""
+    };
     std::fs::write(
         bin.join("cargo"),
         format!(
-            "#!/bin/sh\n[ \"$1\" = run ] || exit 64\nshift\nexec {cargo} run --manifest-path {} \"$@\"\n",
+            "#!/bin/sh\n[ \"$1\" = run ] || exit 64\nshift\nexec {cargo} run --manifest-path {}{features} \"$@\"\n",
             repo.join("Cargo.toml").display()
         ),
     )
