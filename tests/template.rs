@@ -10,56 +10,13 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
+use common::cfn::{python_json, resource, template, venv_tool};
 use kafka_claim_check::Settings;
 use kafka_claim_check::decode::registry::RegistrySettings;
 use kafka_claim_check::lambda::metrics::MetricsSettings;
 use serde_json::{Value, json};
-
-fn venv_tool(name: &str) -> std::path::PathBuf {
-    let path = common::repo().join(".venv/bin").join(name);
-    assert!(
-        path.exists(),
-        "{name} not found: run ./scripts/test (it installs it into .venv)"
-    );
-    path
-}
-
-/// `template.yaml` as JSON, through cfn-lint's loader.
-fn template() -> &'static Value {
-    static TEMPLATE: OnceLock<Value> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        python_json(
-            "import json, sys\n\
-             from cfnlint.decode import decode\n\
-             template, problems = decode('template.yaml')\n\
-             if problems: sys.exit(str(problems))\n\
-             print(json.dumps(template))",
-        )
-    })
-}
-
-/// What a Python snippet, run with the venv's Python in the repository, prints as JSON.
-fn python_json(code: &str) -> Value {
-    let out = Command::new(venv_tool("python"))
-        .args(["-c", code])
-        .current_dir(common::repo())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn resource(name: &str) -> &'static Value {
-    let r = &template()["Resources"][name];
-    assert!(r.is_object(), "no resource {name}");
-    r
-}
 
 /// Every environment variable the function reads, but `CLAIM_CHECK_SCHEMA_REGISTRY_USER_INFO`
 /// (credentials for local use; a deployment reads them from Secrets Manager).
@@ -291,7 +248,36 @@ fn the_dashboard_body_is_valid_json_once_substituted() {
         );
         body = body.replace(placeholder, value);
     }
+    // Publishing off: no widgets of it.
+    let off = |_: &str| false;
+    let publishing = render(&variables["PublishWidgets"], &off);
+    assert_eq!(publishing, "");
+    let base = body.clone();
+    body = body.replace("${PublishWidgets}", &publishing);
     assert!(!body.contains("${"), "every placeholder is substituted");
+    // Publishing on, with and without record keys, on the default or a custom bus.
+    for (record_keys, custom_bus) in [(true, true), (true, false), (false, true), (false, false)] {
+        let on = |condition: &str| match condition {
+            "PublishOn" | "CreateBus" => true,
+            "PublishRecordKeys" => record_keys,
+            "PublishOnCustomBus" => custom_bus,
+            other => panic!("condition {other}"),
+        };
+        let widgets = render(&variables["PublishWidgets"], &on);
+        let with = base.replace("${PublishWidgets}", &widgets);
+        let dashboard: Value = serde_json::from_str(&with)
+            .unwrap_or_else(|e| panic!("valid JSON with publishing ({e}): {widgets}"));
+        let metrics = dashboard.to_string();
+        assert!(
+            metrics.contains("\"FailedInvocations\",\"RuleName\",\"PublishRule\"") != custom_bus
+        );
+        assert_eq!(
+            metrics.contains("PublishJsonKeyRule"),
+            record_keys,
+            "{metrics}"
+        );
+        assert!(metrics.contains("ApproximateNumberOfMessagesVisible"));
+    }
     let dashboard: Value = serde_json::from_str(&body).expect("valid JSON");
     let widgets = dashboard["widgets"].as_array().unwrap();
     assert!(widgets.len() >= 5);
@@ -310,6 +296,53 @@ fn the_dashboard_body_is_valid_json_once_substituted() {
             body.contains(&format!("\"{metric}\"")),
             "the dashboard shows {metric}"
         );
+    }
+}
+
+/// A string the template builds with `Fn::Sub`, `Fn::If`, `Fn::Select` and `Fn::Split`, with
+/// `condition` deciding each `Fn::If`; a `Ref` or `Fn::GetAtt` becomes the resource's name.
+fn render(value: &Value, condition: &dyn Fn(&str) -> bool) -> String {
+    let Some((function, args)) = value.as_object().and_then(|o| o.iter().next()) else {
+        return value.as_str().unwrap().to_owned();
+    };
+    match function.as_str() {
+        "Fn::If" => {
+            let branch = if condition(args[0].as_str().unwrap()) {
+                1
+            } else {
+                2
+            };
+            render(&args[branch], condition)
+        }
+        "Fn::Sub" => {
+            let (text, variables) = match args {
+                Value::Array(a) => (a[0].as_str().unwrap(), a[1].as_object().cloned()),
+                other => (other.as_str().unwrap(), None),
+            };
+            let mut out = text.replace("${AWS::Region}", "eu-west-1");
+            for (name, value) in variables.iter().flatten() {
+                out = out.replace(&format!("${{{name}}}"), &render(value, condition));
+            }
+            // References to resources, by name.
+            while let Some(start) = out.find("${") {
+                let end = start + out[start..].find('}').unwrap();
+                let name = out[start + 2..end].to_owned();
+                out.replace_range(start..=end, &name);
+            }
+            out
+        }
+        "Fn::Select" => {
+            let index = args[0].as_u64().unwrap() as usize;
+            let split = &args[1]["Fn::Split"];
+            let text = render(&split[1], condition);
+            text.split(split[0].as_str().unwrap())
+                .nth(index)
+                .unwrap()
+                .to_owned()
+        }
+        "Ref" => args.as_str().unwrap().to_owned(),
+        "Fn::GetAtt" => args[0].as_str().unwrap().to_owned(),
+        other => panic!("{other} is not rendered here"),
     }
 }
 
@@ -1171,4 +1204,201 @@ fn the_function_reads_only_the_registry_it_is_given() {
             .to_string()
             .contains("confluent")
     );
+}
+
+const PUBLISH_SECRET: &str =
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rest-proxy-AbCdEf";
+
+/// An MSK deployment that also publishes back to Kafka.
+fn publishing_with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut values = msk_with(&[
+        (
+            "PublishRestEndpoint",
+            "https://pkc-00000.eu-west-1.aws.confluent.cloud:443",
+        ),
+        ("PublishClusterId", "lkc-abc123"),
+        ("PublishTopic", "orders-from-aws"),
+        ("PublishCredentialsSecretArn", PUBLISH_SECRET),
+    ]);
+    for (name, value) in extra {
+        values.retain(|(n, _)| n != name);
+        values.push((name, value));
+    }
+    values
+}
+
+#[test]
+fn publishing_is_off_by_default_and_needs_its_whole_target() {
+    assert_eq!(refusal(&publishing_with(&[])), None);
+    boundary(
+        &publishing_with(&[]),
+        &publishing_with(&[("PublishClusterId", "")]),
+        "PublishNeedsItsTarget",
+    );
+    for name in [
+        "PublishTopic",
+        "PublishCredentialsSecretArn",
+        "PublishClusterId",
+    ] {
+        assert_eq!(
+            refusal(&publishing_with(&[(name, "")])).as_deref(),
+            Some("PublishNeedsItsTarget"),
+            "{name}"
+        );
+    }
+    // A publishing setting without an endpoint would silently do nothing.
+    boundary(
+        &msk_with(&[]),
+        &msk_with(&[("PublishTopic", "orders")]),
+        "PublishSettingsNeedAnEndpoint",
+    );
+    boundary(
+        &msk_with(&[]),
+        &msk_with(&[("PublishSource", "orders-service")]),
+        "PublishSettingsNeedAnEndpoint",
+    );
+    for name in [
+        "PublishConnection",
+        "PublishApiDestination",
+        "PublishRole",
+        "PublishDeadLetterQueue",
+        "PublishRule",
+    ] {
+        assert_eq!(resource(name)["Condition"], "PublishOn", "{name}");
+    }
+}
+
+#[test]
+fn publishing_parameters_at_their_boundaries() {
+    // The host, an optional port and path: API destinations call HTTPS endpoints only, and the
+    // records path is appended, so no trailing slash, query or fragment.
+    let long_path = format!("https://rest.example.com/{}", "p".repeat(1700 - 25));
+    assert_eq!(long_path.len(), 1700);
+    let too_long = format!("{long_path}q");
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "PublishRestEndpoint",
+            "https://rest.example.com:8082/gateway/kafka-rest",
+            "http://rest.example.com:8082",
+        ),
+        (
+            "PublishRestEndpoint",
+            "https://rest.example.com",
+            "https://rest.example.com/",
+        ),
+        (
+            "PublishRestEndpoint",
+            "https://rest.example.com",
+            "https://rest.example.com/?x=1",
+        ),
+        ("PublishRestEndpoint", &long_path, &too_long),
+        // Confluent Cloud cluster ids, and the 22-character base64url id of a Kafka cluster.
+        ("PublishClusterId", "lkc-12ab", "lkc-"),
+        (
+            "PublishClusterId",
+            "MkU3OEVBNTcwNTJENDM2Qg",
+            "MkU3OEVBNTcwNTJENDM2Q",
+        ),
+        ("PublishClusterId", "lkc-12ab", "LKC-12ab"),
+        // Kafka topic names: 1 to 249 of a-z A-Z 0-9 . _ -, not . or ..
+        ("PublishTopic", &*"t".repeat(249), &*"t".repeat(250)),
+        ("PublishTopic", "a.b_c-1", "a b"),
+        ("PublishTopic", "...", "."),
+        ("PublishTopic", "..a", ".."),
+        (
+            "PublishCredentialsSecretArn",
+            PUBLISH_SECRET,
+            "arn:aws:s3:::bucket/secret.json",
+        ),
+        ("PublishSource", "orders-service", "aws.orders"),
+        ("PublishKey", "none", "custom"),
+        // CreateApiDestination: InvocationRateLimitPerSecond at least 1.
+        ("PublishRateLimit", "1", "0"),
+        // RetryPolicy: MaximumRetryAttempts 0 to 185, MaximumEventAgeInSeconds 60 to 86400.
+        ("PublishMaximumRetryAttempts", "0", "-1"),
+        ("PublishMaximumRetryAttempts", "185", "186"),
+        ("PublishMaximumEventAgeInSeconds", "60", "59"),
+        ("PublishMaximumEventAgeInSeconds", "86400", "86401"),
+    ];
+    for (name, accepted, refused) in cases {
+        boundary(
+            &publishing_with(&[(name, accepted)]),
+            &publishing_with(&[(name, refused)]),
+            name,
+        );
+    }
+}
+
+/// CreateApiDestination: InvocationEndpoint at most 2,048 characters. The longest endpoint,
+/// cluster id and topic the parameters accept still fit.
+#[test]
+fn the_longest_records_url_fits_the_api_destination() {
+    let parameters = &template()["Parameters"];
+    let endpoint = parameters["PublishRestEndpoint"]["MaxLength"]
+        .as_u64()
+        .unwrap() as usize;
+    let url = resource("PublishApiDestination")["Properties"]["InvocationEndpoint"]["Fn::Sub"]
+        .as_str()
+        .unwrap()
+        .replace("${PublishRestEndpoint}", &"e".repeat(endpoint))
+        .replace("${PublishClusterId}", &format!("lkc-{}", "c".repeat(32)))
+        .replace("${PublishTopic}", &"t".repeat(249));
+    assert!(url.ends_with("/records") && !url.contains("${"), "{url}");
+    assert!(url.len() <= 2048, "{} characters", url.len());
+}
+
+#[test]
+fn publishing_resources_hold_no_secret_and_grant_only_what_they_use() {
+    let auth = &resource("PublishConnection")["Properties"];
+    assert_eq!(auth["AuthorizationType"], "BASIC");
+    let basic = &auth["AuthParameters"]["BasicAuthParameters"];
+    for (field, key) in [("Username", "username"), ("Password", "password")] {
+        assert_eq!(
+            basic[field],
+            json!({"Fn::Sub": format!("{{{{resolve:secretsmanager:${{PublishCredentialsSecretArn}}:SecretString:{key}}}}}")}),
+        );
+    }
+    for output in template()["Outputs"].as_object().unwrap().values() {
+        assert!(!output.to_string().contains("PublishCredentialsSecretArn"));
+    }
+    let role = &resource("PublishRole")["Properties"];
+    let statements = statements(&role["Policies"][0]["PolicyDocument"]);
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Action"], "events:InvokeApiDestination");
+    assert_eq!(
+        statements[0]["Resource"],
+        json!({"Fn::GetAtt": ["PublishApiDestination", "Arn"]})
+    );
+    let queue = &resource("PublishDeadLetterQueue")["Properties"];
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    let policy =
+        resource("PublishDeadLetterQueuePolicy")["Properties"]["PolicyDocument"].to_string();
+    for rule in [
+        "PublishRule",
+        "PublishTextKeyRule",
+        "PublishBinaryKeyRule",
+        "PublishJsonKeyRule",
+    ] {
+        assert!(
+            policy.contains(&format!("[\"{rule}\",\"Arn\"]")),
+            "{rule} may send to the queue"
+        );
+        let target = &resource(rule)["Properties"]["Targets"][0];
+        assert_eq!(
+            target["Arn"],
+            json!({"Fn::GetAtt": ["PublishApiDestination", "Arn"]})
+        );
+        assert_eq!(
+            target["DeadLetterConfig"]["Arn"],
+            json!({"Fn::GetAtt": ["PublishDeadLetterQueue", "Arn"]})
+        );
+        assert_eq!(
+            target["RetryPolicy"],
+            json!({"MaximumRetryAttempts": {"Ref": "PublishMaximumRetryAttempts"},
+                   "MaximumEventAgeInSeconds": {"Ref": "PublishMaximumEventAgeInSeconds"}})
+        );
+    }
+    for alarm in ["PublishDeadLetterAlarm", "PublishFailedInvocationsAlarm"] {
+        assert_eq!(resource(alarm)["Condition"], "PublishAlarmsOn");
+    }
 }

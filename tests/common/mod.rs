@@ -2,6 +2,8 @@
 //! shared by the test files.
 #![allow(dead_code)]
 
+pub mod cfn;
+pub mod eventbridge;
 pub mod fault_proxy;
 pub mod kafka;
 pub mod pipes;
@@ -594,4 +596,16 @@ pub fn json_equivalent(actual: &Value, expected: &Value) -> bool {
         }
         _ => actual == expected,
     }
+}
+
+/// Runs `command` to completion; its standard output, after asserting that it succeeded (its
+/// standard error is the failure message).
+pub fn stdout_of(command: &mut Command) -> Vec<u8> {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
