@@ -530,7 +530,7 @@ fn boundary(accepted: &[(&str, &str)], refused: &[(&str, &str)], by: &str) {
 fn the_defaults_deploy_with_only_the_required_parameters() {
     assert_eq!(refusal(&msk_with(&[])), None);
     assert_eq!(refusal(&self_managed_with(&[])), None);
-    assert_eq!(refusal(&[MSK]).as_deref(), Some("TopicName (no value)"));
+    assert_eq!(refusal(&[MSK]).as_deref(), Some("PipeNeedsTopic"));
 }
 
 #[test]
@@ -1400,5 +1400,116 @@ fn publishing_resources_hold_no_secret_and_grant_only_what_they_use() {
     }
     for alarm in ["PublishDeadLetterAlarm", "PublishFailedInvocationsAlarm"] {
         assert_eq!(resource(alarm)["Condition"], "PublishAlarmsOn");
+    }
+}
+
+/// The parameters as CloudFormation resolves them: the given values over the defaults.
+fn resolved(values: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut resolved: BTreeMap<String, String> = template()["Parameters"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(name, spec)| match &spec["Default"] {
+            Value::String(s) => Some((name.clone(), s.clone())),
+            Value::Number(n) => Some((name.clone(), n.to_string())),
+            _ => None,
+        })
+        .collect();
+    for (name, value) in values {
+        resolved.insert(name.to_string(), value.to_string());
+    }
+    resolved
+}
+
+/// Whether the template's condition `name` holds for `parameters`.
+fn condition_holds(name: &str, parameters: &BTreeMap<String, String>) -> bool {
+    fn value(expression: &Value, parameters: &BTreeMap<String, String>) -> Value {
+        let Some((function, args)) = expression.as_object().and_then(|o| o.iter().next()) else {
+            return expression.clone();
+        };
+        let all = || {
+            args.as_array()
+                .unwrap()
+                .iter()
+                .map(|a| value(a, parameters))
+        };
+        match function.as_str() {
+            "Ref" => json!(parameters[args.as_str().unwrap()]),
+            "Condition" => json!(condition_holds(args.as_str().unwrap(), parameters)),
+            "Fn::Equals" => json!(value(&args[0], parameters) == value(&args[1], parameters)),
+            "Fn::Not" => json!(value(&args[0], parameters) != json!(true)),
+            "Fn::And" => json!(all().all(|v| v == json!(true))),
+            "Fn::Or" => json!(all().any(|v| v == json!(true))),
+            other => panic!("condition function {other} is not evaluated here"),
+        }
+    }
+    value(&template()["Conditions"][name], parameters) == json!(true)
+}
+
+/// The resources a deployment with `values` creates.
+fn created(values: &[(&str, &str)]) -> BTreeSet<String> {
+    let parameters = resolved(values);
+    template()["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| {
+            r["Condition"]
+                .as_str()
+                .is_none_or(|c| condition_holds(c, &parameters))
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+#[test]
+fn the_publishing_half_deploys_on_its_own() {
+    let alone = [
+        ("SourceKind", "None"),
+        (
+            "PublishRestEndpoint",
+            "https://pkc-00000.eu-west-1.aws.confluent.cloud:443",
+        ),
+        ("PublishClusterId", "lkc-abc123"),
+        ("PublishTopic", "orders-from-aws"),
+        ("PublishCredentialsSecretArn", PUBLISH_SECRET),
+        ("EventBusName", "orders"),
+    ];
+    assert_eq!(refusal(&alone), None);
+    // Neither a pipe nor publishing: nothing to deploy.
+    assert_eq!(
+        refusal(&[("SourceKind", "None")]).as_deref(),
+        Some("WithoutSourcePublishingIsAllThereIs")
+    );
+    let resources = created(&alone);
+    let expected: BTreeSet<String> = [
+        "PublishConnection",
+        "PublishApiDestination",
+        "PublishRole",
+        "PublishDeadLetterQueue",
+        "PublishDeadLetterQueuePolicy",
+        "PublishRule",
+        "PublishTextKeyRule",
+        "PublishBinaryKeyRule",
+        "PublishJsonKeyRule",
+        "PublishDeadLetterAlarm",
+        "PublishFailedInvocationsAlarm",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(resources, expected, "only the publishing half");
+    // With the pipe: both halves; without publishing: the pipe alone.
+    let both = created(&publishing_with(&[]));
+    assert!(both.is_superset(&expected) && both.contains("Pipe") && both.contains("Dashboard"));
+    let pipe = created(&msk_with(&[]));
+    assert!(pipe.contains("Pipe") && pipe.iter().all(|r| !r.starts_with("Publish")));
+    // Every output of a resource that is not created is not output.
+    let parameters = resolved(&alone);
+    for (name, output) in template()["Outputs"].as_object().unwrap() {
+        let shown = output["Condition"]
+            .as_str()
+            .is_none_or(|c| condition_holds(c, &parameters));
+        assert_eq!(shown, name.starts_with("Publish"), "output {name}");
     }
 }
