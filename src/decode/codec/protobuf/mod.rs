@@ -133,7 +133,10 @@ fn open(name: &str, text: &str) -> Result<File, String> {
         .decode(text.trim())
         .ok()
         .and_then(|bytes| prost_types::FileDescriptorProto::decode(&bytes[..]).ok())
-        .filter(|d| d.name.is_some() || !d.message_type.is_empty());
+        .filter(|d| d.name.is_some() || !d.message_type.is_empty())
+        // prost-reflect 0.16 panics (an index out of bounds while labelling the error) on a
+        // `syntax` other than proto2 and proto3; such a descriptor is refused here instead.
+        .filter(|d| matches!(d.syntax.as_deref(), None | Some("proto2" | "proto3")));
     match descriptor {
         Some(mut descriptor) => {
             descriptor.name = Some(name.to_string());
@@ -339,6 +342,40 @@ mod tests {
             "shop.Order.Line"
         );
         assert!(schema.by_glue_index(3).is_err());
+    }
+
+    /// Found by the `protobuf_schema` fuzz target: a descriptor whose `syntax` is neither proto2
+    /// nor proto3 made prost-reflect panic; it is now a schema that does not compile.
+    #[test]
+    fn a_descriptor_of_an_unknown_syntax_is_an_error_not_a_panic() {
+        use base64::Engine as _;
+        use prost::Message as _;
+        for syntax in ["bbb", "editions", ""] {
+            let descriptor = prost_types::FileDescriptorProto {
+                name: Some("a.proto".into()),
+                syntax: Some(syntax.into()),
+                message_type: vec![prost_types::DescriptorProto {
+                    name: Some("A".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let text = base64::engine::general_purpose::STANDARD.encode(descriptor.encode_to_vec());
+            let err = ProtoSchema::compile(&text, &[]).unwrap_err();
+            assert!(err.0.contains("does not compile"), "{syntax}: {}", err.0);
+        }
+        // The same descriptor in proto3 compiles.
+        let descriptor = prost_types::FileDescriptorProto {
+            name: Some("a.proto".into()),
+            syntax: Some("proto3".into()),
+            message_type: vec![prost_types::DescriptorProto {
+                name: Some("A".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let text = base64::engine::general_purpose::STANDARD.encode(descriptor.encode_to_vec());
+        assert!(ProtoSchema::compile(&text, &[]).is_ok());
     }
 
     #[test]
