@@ -387,15 +387,20 @@ fn peak_rss_child(name: &str, path: &str) {
         .unwrap();
     let handler = quiet(Enricher::new(settings, Arc::new(SinkStore)));
     let before = status_kib("VmHWM");
-    // As lambda_runtime does: the body arrives as bytes and becomes a Box<RawValue>.
-    let body = bytes::Bytes::from(std::fs::read(path).unwrap());
-    let payload: Box<RawValue> = serde_json::from_slice(&body).unwrap();
+    // As lambda_runtime does: the body arrives as bytes and becomes a Box<RawValue>; the bytes are
+    // dropped before the handler runs (lambda_runtime 1.5, `ApiResponse::call`: the invocation,
+    // body included, goes out of scope once the handler's future is built).
+    let (payload, request_len) = {
+        let body = bytes::Bytes::from(std::fs::read(path).unwrap());
+        let payload: Box<RawValue> = serde_json::from_slice(&body).unwrap();
+        (payload, body.len())
+    };
     let response = runtime
         .block_on(handler.handle(LambdaEvent::new(payload, Context::default())))
         .unwrap();
     let response = serde_json::to_vec(&response).unwrap();
     std::hint::black_box(&response);
-    println!("{} {} {}", before, status_kib("VmHWM"), body.len());
+    println!("{} {} {}", before, status_kib("VmHWM"), request_len);
 }
 
 /// The handler of `enricher` with metrics off (their one line per invocation would interleave
