@@ -22,6 +22,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "fuzz", "corpus")
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "registry"))
+from produce import varint  # noqa: E402  (the registry test producers' unsigned varint)
+
 
 def write(target, name, data):
     path = os.path.join(CORPUS, target)
@@ -31,28 +34,7 @@ def write(target, name, data):
 
 
 def zigzag(n):
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+    return varint((n << 1) ^ (n >> 63))
 
 
 def confluent_indexes(path):
@@ -88,7 +70,7 @@ def main():
         indexes = confluent_indexes(case["path"])
         write("protobuf", f"{i}-prefix", bytes([0]) + indexes + data)
         write("protobuf", f"{i}-header", bytes([4, len(indexes)]) + indexes + data)
-        write("protobuf", f"{i}-glue", bytes([8]) + _varint(case["glue_index"]) + data)
+        write("protobuf", f"{i}-glue", bytes([8]) + varint(case["glue_index"]) + data)
         if i < 8:
             write("protobuf_schema", str(i), bytes([0]) + len(shop).to_bytes(2, "big") + shop + indexes + data)
 
