@@ -5,23 +5,9 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{SeaweedFs, check_batch, event_files};
+use common::{SeaweedFs, check_batch, claim_check, event_files};
 use kafka_claim_check::Settings;
 use serde_json::Value;
-
-fn claim_check(args: &[&str], env: &[(&str, String)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_claim-check"));
-    command.args(args);
-    for (name, _) in
-        std::env::vars().filter(|(n, _)| n.starts_with("CLAIM_CHECK_") || n.starts_with("AWS_"))
-    {
-        command.env_remove(name);
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("run claim-check")
-}
 
 #[tokio::test]
 async fn invoke_runs_every_sample_batch_on_the_local_store() {

@@ -8,26 +8,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine as _;
-use common::SeaweedFs;
 use common::kafka::{PLAIN_USER, SCRAM_USER, broker};
+use common::{SeaweedFs, claim_check};
 use serde_json::{Value, json};
-
-fn claim_check(args: &[&str], env: &[(&str, String)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_claim-check"));
-    command.args(args);
-    for (name, _) in
-        std::env::vars().filter(|(n, _)| n.starts_with("CLAIM_CHECK_") || n.starts_with("AWS_"))
-    {
-        command.env_remove(name);
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("run claim-check")
-}
 
 fn ok(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

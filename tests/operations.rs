@@ -3,30 +3,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{SeaweedFs, event_files};
+use common::{SeaweedFs, claim_check as run, event_files};
 use serde_json::Value;
 
-fn run(args: &[&str], env: &[(&'static str, String)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_claim-check"));
-    command.args(args);
-    for (name, _) in
-        std::env::vars().filter(|(n, _)| n.starts_with("CLAIM_CHECK_") || n.starts_with("AWS_"))
-    {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().map(|(k, v)| (*k, v.clone())));
-    command.output().unwrap()
-}
-
 fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(common::stdout_of(out)).unwrap()
 }
 
 fn lines(text: &str) -> Vec<Value> {

@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use base64::Engine as _;
 use common::cfn::{resource, template};
@@ -96,15 +95,16 @@ fn unb64(text: &str) -> Vec<u8> {
 
 /// `claim-check invoke FILE` (events offloaded to a local store); the events it returns.
 fn invoke(file: &Path, store: &Path, extra: &[&str]) -> Vec<Value> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_claim-check"));
-    command
-        .arg("invoke")
-        .arg(file)
-        .args(["--store-dir", store.to_str().unwrap(), "--compact", "-q"])
-        .args(extra)
-        .current_dir(common::repo())
-        .env_remove("CLAIM_CHECK_BUCKET");
-    serde_json::from_slice(&common::stdout_of(&mut command)).unwrap()
+    let mut args = vec![
+        "invoke",
+        file.to_str().unwrap(),
+        "--store-dir",
+        store.to_str().unwrap(),
+        "--compact",
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_slice(&common::stdout_of(common::claim_check(&args, &[]))).unwrap()
 }
 
 /// A record's key and value as its producer wrote them (`None`: absent).
@@ -258,7 +258,10 @@ fn every_event() -> Vec<Value> {
     events.extend(invoke(
         &common::repo().join("events/registry-confluent-avro.json"),
         &store,
-        &["--schemas", "events/schemas"],
+        &[
+            "--schemas",
+            common::repo().join("events/schemas").to_str().unwrap(),
+        ],
     ));
     events
 }
@@ -497,18 +500,20 @@ fn published_events_reach_kafka_through_rest_proxy_and_round_trip() {
 
     let dir = tempfile::tempdir().unwrap();
     let batch = dir.path().join("captured.json");
-    let mut capture = Command::new(env!("CARGO_BIN_EXE_claim-check"));
-    capture
-        .args([
+    common::stdout_of(common::claim_check(
+        &[
             "capture",
             "--bootstrap-servers",
             &kafka.bootstrap,
             "--topic",
-        ])
-        .arg(&source_topic)
-        .args(["--max-records", "100", "-o"])
-        .arg(&batch);
-    common::stdout_of(&mut capture);
+            &source_topic,
+            "--max-records",
+            "100",
+            "-o",
+            batch.to_str().unwrap(),
+        ],
+        &[],
+    ));
     let events = invoke(
         &batch,
         &dir.path().join("store"),

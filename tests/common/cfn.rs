@@ -35,7 +35,9 @@ pub fn python_json(code: &str) -> Value {
     let stdout = super::stdout_of(
         Command::new(venv_tool("python"))
             .args(["-c", code])
-            .current_dir(super::repo()),
+            .current_dir(super::repo())
+            .output()
+            .unwrap(),
     );
     serde_json::from_slice(&stdout).unwrap()
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::free_port;
 use super::registry::Pki;
 
 /// SASL/PLAIN credentials the broker accepts.
@@ -32,14 +33,6 @@ pub struct Kafka {
     pub dir: tempfile::TempDir,
     /// The shell that runs the broker and stops it when the test process is gone.
     _watchdog: std::process::Child,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The broker of this test binary, started on first use.

@@ -14,7 +14,7 @@ pub use pipes::{PipesRecord, from_b64, record, request, to_b64};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -598,10 +598,34 @@ pub fn json_equivalent(actual: &Value, expected: &Value) -> bool {
     }
 }
 
-/// Runs `command` to completion; its standard output, after asserting that it succeeded (its
-/// standard error is the failure message).
-pub fn stdout_of(command: &mut Command) -> Vec<u8> {
-    let out = command.output().unwrap();
+/// Runs this package's `claim-check` with `args`, without the `CLAIM_CHECK_*` and `AWS_*`
+/// variables of the test's own environment, with `env`.
+pub fn claim_check(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_claim-check"));
+    command.args(args);
+    for (name, _) in
+        std::env::vars().filter(|(n, _)| n.starts_with("CLAIM_CHECK_") || n.starts_with("AWS_"))
+    {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run claim-check")
+}
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The standard output of a finished command, after asserting that it succeeded (its standard
+/// error is the failure message).
+pub fn stdout_of(out: Output) -> Vec<u8> {
     assert!(
         out.status.success(),
         "{}",
