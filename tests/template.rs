@@ -471,7 +471,7 @@ fn parameter_accepts(spec: &Value, value: &str) -> bool {
     }
 }
 
-/// The rule functions the template uses.
+/// The functions the template's rules and conditions use.
 fn evaluate(expression: &Value, parameters: &BTreeMap<String, String>) -> Value {
     let Some((function, args)) = expression.as_object().and_then(|o| o.iter().next()) else {
         return expression.clone();
@@ -479,13 +479,14 @@ fn evaluate(expression: &Value, parameters: &BTreeMap<String, String>) -> Value 
     let arg = |i: usize| evaluate(&args[i], parameters);
     match function.as_str() {
         "Ref" => json!(parameters[args.as_str().unwrap()]),
+        "Condition" => json!(condition_holds(args.as_str().unwrap(), parameters)),
         "Fn::Equals" => json!(arg(0) == arg(1)),
         "Fn::Not" => json!(arg(0) != json!(true)),
         "Fn::And" => json!((0..args.as_array().unwrap().len()).all(|i| arg(i) == json!(true))),
         "Fn::Or" => json!((0..args.as_array().unwrap().len()).any(|i| arg(i) == json!(true))),
         // Parameter values reach Rules as strings.
         "Fn::Contains" => json!(args[0].as_array().unwrap().contains(&arg(1))),
-        other => panic!("rule function {other} is not evaluated here"),
+        other => panic!("function {other} is not evaluated here"),
     }
 }
 
@@ -1423,27 +1424,7 @@ fn resolved(values: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 /// Whether the template's condition `name` holds for `parameters`.
 fn condition_holds(name: &str, parameters: &BTreeMap<String, String>) -> bool {
-    fn value(expression: &Value, parameters: &BTreeMap<String, String>) -> Value {
-        let Some((function, args)) = expression.as_object().and_then(|o| o.iter().next()) else {
-            return expression.clone();
-        };
-        let all = || {
-            args.as_array()
-                .unwrap()
-                .iter()
-                .map(|a| value(a, parameters))
-        };
-        match function.as_str() {
-            "Ref" => json!(parameters[args.as_str().unwrap()]),
-            "Condition" => json!(condition_holds(args.as_str().unwrap(), parameters)),
-            "Fn::Equals" => json!(value(&args[0], parameters) == value(&args[1], parameters)),
-            "Fn::Not" => json!(value(&args[0], parameters) != json!(true)),
-            "Fn::And" => json!(all().all(|v| v == json!(true))),
-            "Fn::Or" => json!(all().any(|v| v == json!(true))),
-            other => panic!("condition function {other} is not evaluated here"),
-        }
-    }
-    value(&template()["Conditions"][name], parameters) == json!(true)
+    evaluate(&template()["Conditions"][name], parameters) == json!(true)
 }
 
 /// The resources a deployment with `values` creates.
