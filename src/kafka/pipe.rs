@@ -322,14 +322,7 @@ fn commit(
     topic: &str,
     offsets: &BTreeMap<i32, (i64, i64)>,
 ) -> Result<(), KafkaError> {
-    let mut list = TopicPartitionList::new();
-    for (partition, (_, last)) in offsets {
-        list.add_partition_offset(topic, *partition, Offset::Offset(last + 1))
-            .map_err(|source| KafkaError::Consume {
-                what: "committing".into(),
-                source,
-            })?;
-    }
+    let list = partition_list(topic, offsets, |(_, last)| last + 1, "committing")?;
     consumer
         .commit(&list, CommitMode::Sync)
         .map_err(|source| KafkaError::Consume {
@@ -344,14 +337,7 @@ fn seek(
     topic: &str,
     offsets: &BTreeMap<i32, (i64, i64)>,
 ) -> Result<(), KafkaError> {
-    let mut list = TopicPartitionList::new();
-    for (partition, (first, _)) in offsets {
-        list.add_partition_offset(topic, *partition, Offset::Offset(*first))
-            .map_err(|source| KafkaError::Consume {
-                what: "rewinding".into(),
-                source,
-            })?;
-    }
+    let list = partition_list(topic, offsets, |(first, _)| first, "rewinding")?;
     consumer
         .seek_partitions(list, Duration::from_secs(10))
         .map_err(|source| KafkaError::Consume {
@@ -359,6 +345,24 @@ fn seek(
             source,
         })?;
     Ok(())
+}
+
+/// Each partition of the batch (first and last offsets) at the offset `at` picks.
+fn partition_list(
+    topic: &str,
+    offsets: &BTreeMap<i32, (i64, i64)>,
+    at: impl Fn((i64, i64)) -> i64,
+    what: &str,
+) -> Result<TopicPartitionList, KafkaError> {
+    let mut list = TopicPartitionList::new();
+    for (partition, range) in offsets {
+        list.add_partition_offset(topic, *partition, Offset::Offset(at(*range)))
+            .map_err(|source| KafkaError::Consume {
+                what: what.into(),
+                source,
+            })?;
+    }
+    Ok(list)
 }
 
 /// Records of the topic after the consumer's position (after a successful batch: its committed
