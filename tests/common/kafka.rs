@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::free_port;
+use super::free_ports;
 use super::registry::Pki;
 
 /// SASL/PLAIN credentials the broker accepts.
@@ -57,7 +57,7 @@ impl Kafka {
             format!("{}{}", pki.read("server-key.pem"), pki.read("server.pem")),
         )
         .unwrap();
-        let (plain, sasl, tls, controller) = (free_port(), free_port(), free_port(), free_port());
+        let [plain, sasl, tls, controller] = free_ports();
         let data = dir.path().join("data");
         let config = dir.path().join("server.properties");
         std::fs::write(

@@ -616,11 +616,16 @@ pub fn claim_check(args: &[&str], env: &[(&str, String)]) -> Output {
 
 /// A loopback port free at the time of asking.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let [port] = free_ports();
+    port
+}
+
+/// `N` distinct loopback ports free at the time of asking: all are held while the others are
+/// chosen, so that the system cannot hand out the same one twice.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [TcpListener; N] =
+        std::array::from_fn(|_| TcpListener::bind("127.0.0.1:0").unwrap());
+    listeners.map(|l| l.local_addr().unwrap().port())
 }
 
 /// The standard output of a finished command, after asserting that it succeeded (its standard
